@@ -1,0 +1,49 @@
+"""The access decorator every workspace view wears: membership (else 404) and role (else 403)."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
+from django_htmx.middleware import HtmxDetails
+
+from journeymap.models import Membership
+from journeymap.scoping import ROLES_AT_LEAST, Role
+
+
+class WorkspaceRequest(HttpRequest):
+    """A request inside a workspace: `membership` (with its workspace) is set by `workspace_view`."""
+
+    htmx: HtmxDetails
+    membership: Membership
+
+
+def workspace_view(role: Role = Role.VIEWER) -> Callable:
+    """Require login and membership of the URL's workspace with at least `role`.
+
+    A workspace the user is not a member of is a 404 (ids leak nothing); a member whose role is too
+    low gets a 403. The view receives the request with `request.membership` set.
+    """
+
+    def decorator(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, workspace: str, **kwargs: Any) -> HttpResponse:
+            membership = get_object_or_404(
+                Membership.objects.for_user(request.user).select_related("workspace"),
+                user=request.user,
+                workspace__slug=workspace,
+            )
+            if membership.role not in ROLES_AT_LEAST[role]:
+                raise PermissionDenied(f"This needs the {role.label.lower()} role.")
+            request.membership = membership
+            if request.session.get("workspace") != workspace:
+                request.session["workspace"] = workspace  # where "/" takes them next time
+            return view(request, **kwargs)
+
+        return wrapper
+
+    return decorator

@@ -1,0 +1,13 @@
+"""Template context shared by every page: the user's workspaces, for the switcher."""
+
+from django.http import HttpRequest
+
+from journeymap.models import Workspace
+
+
+def workspaces(request: HttpRequest) -> dict:
+    """The workspaces the signed-in user may switch to (lazy: no query unless a page uses it)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    return {"user_workspaces": Workspace.objects.for_user(user).order_by("name")}

@@ -1,0 +1,67 @@
+import pytest
+from django.test import Client
+
+from journeymap.scoping import Role
+from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture
+def workspace(db):
+    return factories.make_workspace("acme", name="Acme Shop")
+
+
+@pytest.fixture
+def other_workspace(db):
+    return factories.make_workspace("rival", name="Rival Shop")
+
+
+@pytest.fixture
+def ws_admin(workspace):
+    return factories.make_member(workspace, Role.ADMIN, factories.make_user("alice"))
+
+
+@pytest.fixture
+def ws_editor(workspace):
+    return factories.make_member(workspace, Role.EDITOR, factories.make_user("eddie"))
+
+
+@pytest.fixture
+def ws_viewer(workspace):
+    return factories.make_member(workspace, Role.VIEWER, factories.make_user("vera"))
+
+
+@pytest.fixture
+def outsider(other_workspace):
+    """An admin, but of another workspace."""
+    return factories.make_member(other_workspace, Role.ADMIN, factories.make_user("mallory"))
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def ws_admin_client(ws_admin) -> Client:
+    return logged_in(ws_admin)
+
+
+@pytest.fixture
+def ws_editor_client(ws_editor) -> Client:
+    return logged_in(ws_editor)
+
+
+@pytest.fixture
+def ws_viewer_client(ws_viewer) -> Client:
+    return logged_in(ws_viewer)
+
+
+@pytest.fixture
+def outsider_client(outsider) -> Client:
+    return logged_in(outsider)

@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from touchpoints.models import Opportunity, PainPoint, Touchpoint
+
+
+@admin.register(Touchpoint)
+class TouchpointAdmin(admin.ModelAdmin):
+    list_display = ["name", "stage", "position", "channel", "owner", "emotion"]
+    list_filter = ["channel"]
+    search_fields = ["name", "stage__name", "stage__map__name"]
+
+
+@admin.register(PainPoint)
+class PainPointAdmin(admin.ModelAdmin):
+    list_display = ["title", "stage", "touchpoint", "severity", "status"]
+    list_filter = ["severity", "status"]
+    search_fields = ["title", "description"]
+
+
+@admin.register(Opportunity)
+class OpportunityAdmin(admin.ModelAdmin):
+    list_display = ["title", "stage", "impact", "effort", "status", "owner"]
+    list_filter = ["status"]
+    search_fields = ["title", "description"]
