@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from journeymap import views
 
@@ -19,6 +19,7 @@ urlpatterns = [
     ),
     path("w/<slug:workspace>/maps/<slug:slug>/archive/", views.map_archive, name="map_archive"),
     path("w/<slug:workspace>/maps/<slug:slug>/delete/", views.map_delete, name="map_delete"),
+    path("w/<slug:workspace>/personas/", include("personas.urls")),
     path("w/<slug:workspace>/members/", views.member_list, name="member_list"),
     path("w/<slug:workspace>/members/<int:pk>/role/", views.member_role, name="member_role"),
     path("w/<slug:workspace>/members/<int:pk>/remove/", views.member_remove, name="member_remove"),
