@@ -8,10 +8,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from journeymap import services
+from journeymap import mapjson, services
 from journeymap.access import WorkspaceRequest, workspace_view
 from journeymap.forms import MapCreateForm, MapImportForm, MemberAddForm, MemberRoleForm
-from journeymap.mapjson import MapJSONError, map_export_text, map_import, parse_map_json
+from journeymap.mapjson import MapJSONError, map_export_text, parse_map_json
 from journeymap.models import JourneyMap, Membership, Workspace
 from journeymap.scoping import Role
 from personas.models import Persona
@@ -86,7 +86,7 @@ def map_import(request: WorkspaceRequest) -> HttpResponse:
     error = None
     if request.method == "POST" and form.is_valid():
         try:
-            journey_map = map_import(
+            journey_map = mapjson.map_import(
                 data=parse_map_json(form.cleaned_data["file"]),
                 workspace=request.membership.workspace,
                 user=request.user,
