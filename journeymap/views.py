@@ -43,7 +43,7 @@ def _maps(request: WorkspaceRequest) -> "JourneyMap.objects":
 def map_list(request: WorkspaceRequest) -> HttpResponse:
     """The workspace's maps as cards; archived ones on request."""
     show_archived = request.GET.get("archived") == "1"
-    maps = _maps(request)
+    maps = _maps(request).select_related("workspace")  # each card's links need its slug
     maps = (maps.archived() if show_archived else maps.active()).annotate(
         stage_count=Count("stages", distinct=True)
     ).prefetch_related(Prefetch("personas", queryset=Persona.objects.order_by("name")))
@@ -82,7 +82,9 @@ def map_create(request: WorkspaceRequest) -> HttpResponse:
 @workspace_view(Role.EDITOR)
 def map_import(request: WorkspaceRequest) -> HttpResponse:
     """Upload a map JSON file; a bad file is answered with the JSON path of the problem."""
-    form = MapImportForm(request.POST or None, request.FILES or None)
+    form = (
+        MapImportForm(request.POST, request.FILES) if request.method == "POST" else MapImportForm()
+    )
     error = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -185,7 +187,7 @@ def _members(request: WorkspaceRequest) -> "Membership.objects":
 @workspace_view(Role.ADMIN)
 def member_list(request: WorkspaceRequest) -> HttpResponse:
     """The members and their roles; POST adds an existing user."""
-    form = MemberAddForm(request.POST or None)
+    form = MemberAddForm(request.POST) if request.method == "POST" else MemberAddForm()
     status = 200
     if request.method == "POST":
         if form.is_valid():
