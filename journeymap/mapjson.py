@@ -5,12 +5,13 @@ names its JSON path (`stages[2].touchpoints[0].rule.all[1].op: unknown operator 
 """
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.utils.text import slugify
 
 from journeymap.models import JourneyMap, MapChange, MapStatus, Workspace, slug_validator
@@ -43,19 +44,16 @@ class MapJSONError(ValueError):
 
 def map_export(journey_map: JourneyMap) -> dict[str, Any]:
     """The map as a journeymap/v1 document, with every key of DESIGN §8."""
-    stages = (
-        journey_map.stages.order_by("position", "id")
-        .prefetch_related(
-            models.Prefetch("touchpoints", queryset=Touchpoint.objects.order_by("position", "id")),
-            models.Prefetch("kpis", queryset=StageKPI.objects.order_by("id")),
-            models.Prefetch(
-                "pain_points", queryset=PainPoint.objects.select_related("touchpoint").order_by("id")
-            ),
-            models.Prefetch(
-                "opportunities",
-                queryset=Opportunity.objects.select_related("pain_point").order_by("id"),
-            ),
-        )
+    stages = journey_map.stages.order_by("position", "id").prefetch_related(
+        models.Prefetch("touchpoints", queryset=Touchpoint.objects.order_by("position", "id")),
+        models.Prefetch("kpis", queryset=StageKPI.objects.order_by("id")),
+        models.Prefetch(
+            "pain_points", queryset=PainPoint.objects.select_related("touchpoint").order_by("id")
+        ),
+        models.Prefetch(
+            "opportunities",
+            queryset=Opportunity.objects.select_related("pain_point").order_by("id"),
+        ),
     )
     return {
         "schema": SCHEMA,
@@ -117,7 +115,7 @@ def _stage_export(stage: Stage) -> dict[str, Any]:
                 "title": pp.title,
                 "description": pp.description,
                 "severity": pp.severity,
-                "touchpoint": pp.touchpoint.name if pp.touchpoint else None,
+                "touchpoint": _same_stage_name(stage, pp.touchpoint, "name"),
                 "evidence": pp.evidence,
                 "status": pp.status,
             }
@@ -131,11 +129,20 @@ def _stage_export(stage: Stage) -> dict[str, Any]:
                 "effort": op.effort,
                 "status": op.status,
                 "owner": op.owner,
-                "pain_point": op.pain_point.title if op.pain_point else None,
+                "pain_point": _same_stage_name(stage, op.pain_point, "title"),
             }
             for op in stage.opportunities.all()
         ],
     }
+
+
+def _same_stage_name(stage: Stage, card: Touchpoint | PainPoint | None, attribute: str) -> Any:
+    # The JSON links cards by name within their stage; a link to a card that has since moved to
+    # another stage cannot be written that way, and exporting it would make a file that no longer
+    # imports, so it is left out.
+    if card is None or card.stage_id != stage.pk:
+        return None
+    return getattr(card, attribute)
 
 
 def map_export_text(journey_map: JourneyMap) -> str:
@@ -261,9 +268,12 @@ def _read_value(value: Any, key: Key, path: str) -> Any:
         case "text?" if value is not None and not isinstance(value, str):
             raise MapJSONError(path, f"must be a string or null, not {_json_type(value)}")
         case "int" if not is_whole:
-            raise MapJSONError(path, f"must be a whole number, not {_json_type(value)}")
+            shown = value if is_number else _json_type(value)  # "not 1.5", "not a string"
+            raise MapJSONError(path, f"must be a whole number, not {shown}")
         case "number?" if value is not None and not is_number:
             raise MapJSONError(path, f"must be a number or null, not {_json_type(value)}")
+        case "number?" if value is not None and not _is_finite(value):
+            raise MapJSONError(path, "is too large a number")
         case "list" if not isinstance(value, list):
             raise MapJSONError(path, f"must be a list, not {_json_type(value)}")
         case "text-list" if not (
@@ -282,6 +292,13 @@ def _read_value(value: Any, key: Key, path: str) -> Any:
     if key.kind == "number?" and value is not None:
         return float(value)
     return value
+
+
+def _is_finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _json_type(value: Any) -> str:
@@ -304,7 +321,9 @@ def _check_model(instance: models.Model, path: str, exclude: list[str]) -> None:
         instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as error:
         name, messages = next(iter(error.message_dict.items()))
-        raise MapJSONError(f"{path}.{name}" if name != "__all__" else path, messages[0]) from None
+        field_name = "" if name == "__all__" else name
+        where = ".".join(part for part in (path, field_name) if part) or "$"
+        raise MapJSONError(where, messages[0]) from None
 
 
 # --- import: building the map ----------------------------------------------------------------
@@ -334,8 +353,12 @@ def parse_map_json(text: str | bytes) -> Any:
         ) from None
     except RecursionError:
         raise MapJSONError("$", "not valid JSON: nested too deeply") from None
-    if (where := _find_nul(data, "")) is not None:
-        raise MapJSONError(where or "$", "contains a NUL character (\\u0000), which cannot be stored")
+    except MapJSONError:
+        raise
+    except ValueError as error:  # e.g. an integer longer than Python converts (4300 digits)
+        raise MapJSONError("$", f"not valid JSON: {error}") from None
+    if (problem := _find_unstorable(data)) is not None:
+        raise MapJSONError(*problem)
     return data
 
 
@@ -343,20 +366,25 @@ def _refuse_constant(name: str) -> None:
     raise MapJSONError("$", f"not valid JSON: {name} is not a number JSON allows")
 
 
-def _find_nul(value: Any, path: str) -> str | None:
-    """The path of the first string (or key) holding a NUL character, if any."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    items: Any = ()
-    if isinstance(value, dict):
-        items = ((f"{path}.{key}" if path else key, item) for key, item in value.items())
-    elif isinstance(value, list):
-        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
-    for where, item in items:
-        if "\x00" in where:
-            return path or "$"
-        if (found := _find_nul(item, where)) is not None:
-            return found
+def _find_unstorable(data: Any) -> tuple[str, str] | None:
+    """The path of the first value no database can store (a NUL character, an infinite number)."""
+    # Iterative, so that a deeply nested document cannot exhaust the Python stack.
+    pending: list[tuple[str, Any]] = [("", data)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return path or "$", "contains a NUL character (\\u0000), which cannot be stored"
+        if isinstance(value, float) and not math.isfinite(value):
+            return path or "$", "is too large a number"
+        children: list[tuple[str, Any]] = []
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return path or "$", "has a key with a NUL character (\\u0000)"
+                children.append((f"{path}.{key}" if path else key, item))
+        elif isinstance(value, list):
+            children = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+        pending.extend(reversed(children))
     return None
 
 
@@ -364,9 +392,10 @@ def map_import(
     *, data: Any, workspace: Workspace, user: AbstractBaseUser | None = None
 ) -> JourneyMap:
     """Create a map (and any missing personas) from a journeymap/v1 document, all or nothing."""
+    # The schema first: a document of another version is best told so, not about its keys.
+    if isinstance(data, dict) and "schema" in data and data["schema"] != SCHEMA:
+        raise MapJSONError("schema", f'must be "{SCHEMA}", not {data["schema"]!r}')
     document = _read_object(data, MAP_KEYS, "")
-    if document["schema"] != SCHEMA:
-        raise MapJSONError("schema", f'must be "{SCHEMA}", not {document["schema"]!r}')
     if document["slug"]:
         try:
             slug_validator(document["slug"])
@@ -376,13 +405,13 @@ def map_import(
     journey_map = JourneyMap(
         workspace=workspace,
         name=document["name"],
-        slug=document["slug"] or slugify(document["name"])[:70] or "map",
+        slug=document["slug"] or slug_from_name(document["name"]),
         description=document["description"],
         status=document["status"],
         conversion_window_days=document["conversion_window_days"],
         created_by=user,
     )
-    _check_model(journey_map, "", exclude=["workspace", "slug", "created_by"])
+    _check_model(journey_map, "", exclude=["workspace", "created_by"])
 
     personas = []
     names_seen = set()
@@ -402,8 +431,7 @@ def map_import(
     ]
 
     with transaction.atomic():
-        journey_map.slug = unique_map_slug(workspace, journey_map.slug)
-        journey_map.save()
+        _save_with_unique_slug(journey_map)
         existing = {p.name: p for p in Persona.objects.filter(workspace=workspace)}
         for persona in personas:
             if persona.name not in existing:
@@ -494,15 +522,39 @@ def _save_stage(journey_map: JourneyMap, planned: _PlannedStage) -> None:
         opportunity.save()
 
 
+def _save_with_unique_slug(journey_map: JourneyMap, attempts: int = 5) -> None:
+    # Two imports of the same slug at once can both find it free; the loser tries the next one.
+    wanted = journey_map.slug
+    for attempt in range(attempts):
+        journey_map.slug = unique_map_slug(journey_map.workspace, wanted)
+        try:
+            with transaction.atomic():
+                journey_map.save()
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+        else:
+            return
+
+
+SLUG_MAX_LENGTH = JourneyMap._meta.get_field("slug").max_length
+
+
+def slug_from_name(name: str) -> str:
+    """A map slug made from its name: lowercase ASCII words joined by hyphens, or "map"."""
+    return slugify(name)[: SLUG_MAX_LENGTH - 10].strip("-") or "map"
+
+
 def unique_map_slug(workspace: Workspace, slug: str) -> str:
     """`slug`, or `slug-2`, `slug-3`, ... — the first one not yet used in the workspace."""
     taken = set(
-        JourneyMap.objects.filter(workspace=workspace, slug__startswith=slug).values_list(
-            "slug", flat=True
-        )
+        JourneyMap.objects.filter(
+            workspace=workspace, slug__startswith=slug[: SLUG_MAX_LENGTH - 12]
+        ).values_list("slug", flat=True)
     )
     candidate, number = slug, 1
     while candidate in taken:
         number += 1
-        candidate = f"{slug}-{number}"
+        suffix = f"-{number}"
+        candidate = slug[: SLUG_MAX_LENGTH - len(suffix)].rstrip("-") + suffix
     return candidate

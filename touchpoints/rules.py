@@ -3,6 +3,7 @@
 This module validates the shape; the metrics engine (analytics/) evaluates it.
 """
 
+import math
 import re
 from typing import Any
 
@@ -37,7 +38,12 @@ class RuleError(ValueError):
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)  # infinity cannot be stored as JSON, nor compared usefully
+    except OverflowError:  # an int too large to compare as a float
+        return False
 
 
 def _is_scalar(value: Any) -> bool:
@@ -74,9 +80,7 @@ def _validate_condition(condition: Any, path: str) -> None:
     if not isinstance(field, str) or not field.strip():
         raise RuleError(f"{path}.field", "must be a non-empty string")
     if op not in OPERATORS:
-        raise RuleError(
-            f"{path}.op", f"unknown operator {op!r}; use one of {', '.join(OPERATORS)}"
-        )
+        raise RuleError(f"{path}.op", f"unknown operator {op!r}; use one of {', '.join(OPERATORS)}")
     value_path = f"{path}.value"
     if op == "in":
         if not isinstance(value, list) or not all(_is_scalar(item) for item in value):
@@ -88,6 +92,8 @@ def _validate_condition(condition: Any, path: str) -> None:
             re.compile(value)
         except re.error as error:
             raise RuleError(value_path, f"is not a valid regular expression ({error})") from None
+        except (OverflowError, RecursionError):  # a{99999999999}, or thousands of nested groups
+            raise RuleError(value_path, "is a regular expression too large to use") from None
     elif not _is_scalar(value):
         raise RuleError(value_path, f'must be a string or a number for "{op}"')
 
