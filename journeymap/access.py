@@ -15,7 +15,7 @@ from journeymap.scoping import ROLES_AT_LEAST, Role
 
 
 class WorkspaceRequest(HttpRequest):
-    """A request inside a workspace: `membership` (with its workspace) is set by `workspace_view`."""
+    """A request inside a workspace; `workspace_view` sets `membership` (with its workspace)."""
 
     htmx: HtmxDetails
     membership: Membership

@@ -36,6 +36,6 @@ class JourneyMapAdmin(admin.ModelAdmin):
 
 @admin.register(MapChange)
 class MapChangeAdmin(admin.ModelAdmin):
-    list_display = ["at", "map", "user", "action", "summary", "version"]
+    list_display = ["at", "map", "user", "action", "summary"]
     list_filter = ["action"]
     search_fields = ["summary", "map__name"]

@@ -3,6 +3,8 @@
 from django import forms
 from django.conf import settings
 
+from journeymap.editor_forms import VersionedForm
+from journeymap.models import JourneyMap
 from journeymap.scoping import Role
 from journeymap.services import MAP_TEMPLATES
 
@@ -39,3 +41,11 @@ class MemberAddForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class MapDetailsForm(VersionedForm):
+    class Meta:
+        model = JourneyMap
+        fields = ["name", "description", "status", "conversion_window_days"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        labels = {"conversion_window_days": "Conversion window (days)"}

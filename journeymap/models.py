@@ -106,8 +106,8 @@ class JourneyMap(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     archived_at = models.DateTimeField(null=True, blank=True)
-    # Optimistic locking: every change to the map or anything on it increments the version, and
-    # a save that carries an older version is refused instead of overwriting.
+    # Optimistic locking of the map's own fields: a save carrying an older version is refused
+    # instead of overwriting. Stages and cards carry versions of their own.
     version = models.PositiveIntegerField(default=1)
 
     objects = JourneyMapQuerySet.as_manager()
@@ -147,7 +147,6 @@ class MapChange(models.Model):
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     action = models.CharField(max_length=40)
     summary = models.CharField(max_length=300)
-    version = models.PositiveIntegerField(default=1)
 
     objects = MapChangeQuerySet.as_manager()
 

@@ -1,16 +1,19 @@
 """Writes on workspaces, memberships and maps. Views, commands and tests all go through these."""
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
-from django.utils.text import slugify
 
-from journeymap.mapjson import SCHEMA, map_export, map_import
-from journeymap.models import JourneyMap, MapChange, Membership, Workspace
+from journeymap.mapjson import SCHEMA, map_export, map_import, parse_map_json, slug_from_name
+from journeymap.models import JourneyMap, MapChange, Membership, Workspace, slug_validator
 from journeymap.scoping import Role
+from journeymap.versioning import save_versioned
+from personas.models import Persona
 
 # The built-in templates of DESIGN §4: (default map name, stages as (name, kind)).
 MAP_TEMPLATES: dict[str, tuple[str, list[tuple[str, str]]]] = {
@@ -52,6 +55,10 @@ def workspace_create(*, slug: str, name: str = "") -> tuple[Workspace, bool]:
     workspace = Workspace.objects.filter(slug=slug).first()
     if workspace:
         return workspace, False
+    try:
+        slug_validator(slug)  # first, so that a bad slug gets one clear message, not two
+    except ValidationError as error:
+        raise ValidationError({"slug": error.messages}) from None
     workspace = Workspace(slug=slug, name=name or slug.replace("-", " ").title())
     workspace.full_clean()
     workspace.save()
@@ -61,18 +68,12 @@ def workspace_create(*, slug: str, name: str = "") -> tuple[Workspace, bool]:
 def map_record_change(
     *, journey_map: JourneyMap, user: AbstractBaseUser | None, action: str, summary: str
 ) -> None:
-    """Bump the map's version and write the change to its log."""
-    JourneyMap.objects.filter(pk=journey_map.pk).update(
-        version=F("version") + 1, updated_at=timezone.now()
-    )
-    journey_map.refresh_from_db(fields=["version", "updated_at"])
-    MapChange.objects.create(
-        map=journey_map,
-        user=user,
-        action=action,
-        summary=summary[:300],
-        version=journey_map.version,
-    )
+    """Mark the map as just edited and write the change to its log."""
+    # The map's own `version` locks its own fields (name, description, ...) and is not bumped
+    # here: an edit of one card must not make every other open form on the map stale.
+    journey_map.updated_at = timezone.now()
+    JourneyMap.objects.filter(pk=journey_map.pk).update(updated_at=journey_map.updated_at)
+    MapChange.objects.create(map=journey_map, user=user, action=action, summary=summary[:300])
 
 
 def map_create(
@@ -83,7 +84,7 @@ def map_create(
         raise ValidationError({"template": f"Unknown template {template!r}."})
     name = name.strip() or MAP_TEMPLATES[template][0]
     stages = [{"name": stage, "kind": kind} for stage, kind in MAP_TEMPLATES[template][1]]
-    data = {"schema": SCHEMA, "name": name, "slug": slugify(name)[:70], "stages": stages}
+    data = {"schema": SCHEMA, "name": name, "slug": slug_from_name(name), "stages": stages}
     return map_import(data=data, workspace=workspace, user=user)
 
 
@@ -91,7 +92,7 @@ def map_duplicate(*, journey_map: JourneyMap, user: AbstractBaseUser | None) -> 
     """A copy of the map (stages, cards, personas) in the same workspace, as a draft."""
     data = map_export(journey_map)
     data["name"] = f"{journey_map.name} (copy)"[:200]
-    data["slug"] = slugify(data["name"])[:70]
+    data["slug"] = slug_from_name(data["name"])
     data["status"] = "draft"
     return map_import(data=data, workspace=journey_map.workspace, user=user)
 
@@ -165,22 +166,144 @@ def _ensure_another_admin(membership: Membership) -> None:
         raise ValidationError("A workspace needs at least one admin: this is the last one.")
 
 
+@dataclass(frozen=True)
+class MemberEnsured:
+    """What `member_ensure` did: the membership, whether the user is new, the role before."""
+
+    membership: Membership
+    user_created: bool
+    previous_role: str | None  # None: the user was not a member of the workspace
+
+
 def member_ensure(
     *, workspace: Workspace, username: str, role: str, password: str | None = None
-) -> tuple[Membership, bool]:
-    """Create the user if missing (with that password) and give them `role` in the workspace."""
+) -> MemberEnsured:
+    """Create the user if missing (with that password) and give them `role` in the workspace.
+
+    An existing user's password is left alone, and the workspace's last admin is never demoted.
+    """
     if role not in Role.values:
         raise ValidationError({"role": f"Unknown role {role!r}."})
     user_model = get_user_model()
     with transaction.atomic():
-        user, user_created = user_model.objects.get_or_create(username=username)
-        if user_created:
+        _lock_memberships(workspace)
+        user = user_model.objects.filter(username=username).first()
+        user_created = user is None
+        if user is None:
+            user = user_model(username=username)
             if password:
                 user.set_password(password)
             else:
                 user.set_unusable_password()
+            user.full_clean()
             user.save()
-        membership, _ = Membership.objects.update_or_create(
-            workspace=workspace, user=user, defaults={"role": role}
+        membership = Membership.objects.filter(workspace=workspace, user=user).first()
+        previous_role = membership.role if membership else None
+        if membership is None:
+            membership = Membership.objects.create(workspace=workspace, user=user, role=role)
+        elif membership.role != role:
+            if membership.role == Role.ADMIN:
+                _ensure_another_admin(membership)
+            membership.role = role
+            membership.save(update_fields=["role"])
+    return MemberEnsured(membership, user_created, previous_role)
+
+
+# --- the demo --------------------------------------------------------------------------------
+
+DEMO_WORKSPACE_SLUG = "demo"
+DEMO_WORKSPACE_NAME = "Demo shop"
+DEMO_USERNAME = DEMO_PASSWORD = "demo"
+DEMO_MAP_FILE = Path(__file__).resolve().parent / "demo" / "ecommerce-journey.json"
+
+
+@dataclass(frozen=True)
+class DemoLoaded:
+    """The demo's workspace, user and map, and what this run had to create."""
+
+    workspace: Workspace
+    user: AbstractBaseUser
+    journey_map: JourneyMap
+    created: list[str]
+
+
+def demo_load() -> DemoLoaded:
+    """Create whatever of the demo is missing; running it again changes nothing."""
+    created = []
+    with transaction.atomic():
+        workspace, workspace_created = workspace_create(
+            slug=DEMO_WORKSPACE_SLUG, name=DEMO_WORKSPACE_NAME
         )
-    return membership, user_created
+        if workspace_created:
+            created.append(f"workspace {workspace.slug}")
+        ensured = member_ensure(
+            workspace=workspace, username=DEMO_USERNAME, role=Role.ADMIN, password=DEMO_PASSWORD
+        )
+        user = ensured.membership.user
+        if ensured.user_created:
+            created.append(f"user {user.get_username()}")
+        elif not user.check_password(DEMO_PASSWORD) or not user.is_active:
+            # The login the command prints must work, whatever happened to the account since.
+            user.set_password(DEMO_PASSWORD)
+            user.is_active = True
+            user.save(update_fields=["password", "is_active"])
+
+        data = parse_map_json(DEMO_MAP_FILE.read_bytes())
+        journey_map = JourneyMap.objects.filter(workspace=workspace, slug=data["slug"]).first()
+        if journey_map is None:
+            journey_map = map_import(data=data, workspace=workspace, user=user)
+            created.append(f"map {journey_map.slug}")
+
+        # The demo event dataset (DESIGN §8) arrives with the analytics import: generate it and
+        # attach it to `journey_map` here, just as idempotently.
+    return DemoLoaded(workspace, user, journey_map, created)
+
+
+def map_details_update(
+    *,
+    journey_map: JourneyMap,
+    user: AbstractBaseUser | None,
+    expected_version: int,
+    fields: list[str],
+) -> JourneyMap:
+    """Save the map's own fields (name, description, ...) unless someone else saved them first."""
+    journey_map.full_clean(exclude=["slug"])
+    with transaction.atomic():
+        save_versioned(instance=journey_map, expected_version=expected_version, fields=fields)
+        map_record_change(
+            journey_map=journey_map,
+            user=user,
+            action="map_edited",
+            summary="Edited the map's details",
+        )
+    return journey_map
+
+
+def map_persona_add(
+    *, journey_map: JourneyMap, persona: Persona, user: AbstractBaseUser | None
+) -> None:
+    """Put a persona of the map's workspace on the map."""
+    if persona.workspace_id != journey_map.workspace_id:
+        raise ValidationError("A persona can only be put on maps of its own workspace.")
+    with transaction.atomic():
+        journey_map.personas.add(persona)
+        map_record_change(
+            journey_map=journey_map,
+            user=user,
+            action="persona_added",
+            summary=f"Added persona {persona.name}",
+        )
+
+
+def map_persona_remove(
+    *, journey_map: JourneyMap, persona: Persona, user: AbstractBaseUser | None
+) -> None:
+    """Take a persona off the map (the persona itself stays in the workspace)."""
+    with transaction.atomic():
+        journey_map.personas.remove(persona)
+        map_record_change(
+            journey_map=journey_map,
+            user=user,
+            action="persona_removed",
+            summary=f"Removed persona {persona.name}",
+        )

@@ -15,8 +15,6 @@ from journeymap.mapjson import MapJSONError, map_export_text, parse_map_json
 from journeymap.models import JourneyMap, Membership, Workspace
 from journeymap.scoping import Role
 from personas.models import Persona
-from stages.models import Stage
-from touchpoints.models import Touchpoint
 
 
 @require_GET
@@ -101,34 +99,6 @@ def map_import(request: WorkspaceRequest) -> HttpResponse:
     status = 400 if request.method == "POST" else 200
     return render(
         request, "journeymap/map_import.html", {"form": form, "error": error}, status=status
-    )
-
-
-@require_GET
-@workspace_view()
-def map_detail(request: WorkspaceRequest, slug: str) -> HttpResponse:
-    """The map, read-only: stages in order with their touchpoints and cards."""
-    journey_map = get_object_or_404(
-        _maps(request).select_related("workspace", "created_by").prefetch_related(
-            Prefetch("personas", queryset=Persona.objects.order_by("name")),
-            Prefetch(
-                "stages",
-                queryset=Stage.objects.order_by("position", "id").prefetch_related(
-                    Prefetch(
-                        "touchpoints", queryset=Touchpoint.objects.order_by("position", "id")
-                    ),
-                    "kpis",
-                    "pain_points",
-                    "opportunities",
-                ),
-            ),
-        ),
-        slug=slug,
-    )
-    return render(
-        request,
-        "journeymap/map_detail.html",
-        {"map": journey_map, "changes": journey_map.changes.select_related("user")[:10]},
     )
 
 

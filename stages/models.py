@@ -52,7 +52,9 @@ class StageQuerySet(WorkspaceScopedQuerySet):
 
 
 class Stage(models.Model):
-    map = models.ForeignKey("journeymap.JourneyMap", on_delete=models.CASCADE, related_name="stages")
+    map = models.ForeignKey(
+        "journeymap.JourneyMap", on_delete=models.CASCADE, related_name="stages"
+    )
     position = models.PositiveIntegerField(validators=POSITION_VALIDATORS)
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=20, choices=StageKind.choices, default=StageKind.CUSTOM)
@@ -62,6 +64,8 @@ class Stage(models.Model):
     thoughts = models.TextField(blank=True)
     feelings = models.TextField(blank=True)
     emotion = models.SmallIntegerField(default=0, validators=EMOTION_VALIDATORS)
+
+    version = models.PositiveIntegerField(default=1)  # optimistic locking
 
     objects = StageQuerySet.as_manager()
 
@@ -86,6 +90,8 @@ class StageKPI(models.Model):
     metric = models.CharField(max_length=40, choices=Metric.choices)
     target = models.FloatField(null=True, blank=True)
     direction = models.CharField(max_length=10, choices=Direction.choices, default=Direction.HIGHER)
+
+    version = models.PositiveIntegerField(default=1)  # optimistic locking
 
     objects = StageKPIQuerySet.as_manager()
 

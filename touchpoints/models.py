@@ -1,4 +1,4 @@
-"""Touchpoints (with the rule that says which analytics rows are theirs), pain points, opportunities."""
+"""Touchpoints (whose rule picks their analytics rows), pain points and opportunities."""
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -41,8 +41,12 @@ class Touchpoint(models.Model):
         null=True,
         blank=True,
         validators=[rule_validator],
-        help_text="Which analytics rows belong to this touchpoint (DESIGN §6); empty: not measured.",
+        help_text=(
+            "Which analytics rows belong to this touchpoint (DESIGN §6); empty: not measured."
+        ),
     )
+
+    version = models.PositiveIntegerField(default=1)  # optimistic locking
 
     objects = TouchpointQuerySet.as_manager()
 
@@ -81,6 +85,8 @@ class PainPoint(models.Model):
     status = models.CharField(
         max_length=20, choices=PainPointStatus.choices, default=PainPointStatus.OPEN
     )
+
+    version = models.PositiveIntegerField(default=1)  # optimistic locking
 
     objects = PainPointQuerySet.as_manager()
 
@@ -122,6 +128,8 @@ class Opportunity(models.Model):
         max_length=20, choices=OpportunityStatus.choices, default=OpportunityStatus.IDEA
     )
     owner = models.CharField(max_length=120, blank=True)
+
+    version = models.PositiveIntegerField(default=1)  # optimistic locking
 
     objects = OpportunityQuerySet.as_manager()
 

@@ -1,0 +1,41 @@
+// In-place editing with htmx: a region marked [data-inplace] swaps between its read view and its
+// form. This file only listens to document events, so it works whatever order the scripts load in.
+(function () {
+  "use strict";
+
+  function inInplaceRegion(element) {
+    return element instanceof Element && element.closest("[data-inplace]") !== null;
+  }
+
+  // A refused save (400: invalid input, 409: someone else saved first) still carries the region
+  // to show, with the reason; htmx would otherwise ignore a 4xx answer.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var status = event.detail.xhr.status;
+    if ((status === 400 || status === 409) && inInplaceRegion(event.detail.elt)) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
+  // Escape in an open form is Cancel.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !(event.target instanceof Element)) return;
+    var form = event.target.closest("form[data-inplace-form]");
+    var cancel = form && form.querySelector("[data-inplace-cancel]");
+    if (cancel) {
+      event.preventDefault();
+      cancel.click();
+    }
+  });
+
+  // Back in the read view after Save or Cancel, keyboard focus returns to the region's Edit link
+  // (an open form focuses its first field itself, through autofocus).
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var region = event.detail.elt;
+    if (!(region instanceof Element) || !region.matches("[data-inplace]")) return;
+    if (region.querySelector("form[data-inplace-form]")) return;
+    if (document.activeElement && document.activeElement !== document.body) return;
+    var edit = region.querySelector("[data-inplace-edit]");
+    if (edit) edit.focus();
+  });
+})();
