@@ -155,3 +155,108 @@ class MapChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.summary}"
+
+
+class SnapshotKind(models.TextChoices):
+    AS_IS = "as_is", "As-is"
+    TO_BE = "to_be", "To-be"
+
+
+class SnapshotQuerySet(WorkspaceScopedQuerySet):
+    workspace_path = "map__workspace"
+
+
+class Snapshot(models.Model):
+    """A named copy of a map as it was (its journeymap/v1 JSON), to restore or compare later.
+
+    A snapshot is "live" from its creation until the next snapshot of the same map, which is the
+    period whose figures it is compared with.
+    """
+
+    map = models.ForeignKey(JourneyMap, on_delete=models.CASCADE, related_name="snapshots")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=SnapshotKind.choices, default=SnapshotKind.AS_IS)
+    note = models.TextField(blank=True)
+    data = models.JSONField(help_text="The map as journeymap/v1 JSON when the snapshot was taken.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    objects = SnapshotQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CommentTarget(models.TextChoices):
+    STAGE = "stage", "Stage"
+    TOUCHPOINT = "touchpoint", "Touchpoint"
+    PAIN_POINT = "pain_point", "Pain point"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    KPI = "kpi", "KPI"
+
+
+class CommentQuerySet(WorkspaceScopedQuerySet):
+    workspace_path = "map__workspace"
+
+    def open(self) -> "CommentQuerySet":
+        return self.filter(resolved_at__isnull=True)
+
+
+class Comment(models.Model):
+    """A comment pinned to a stage or a card of a map; it may mention workspace members."""
+
+    map = models.ForeignKey(JourneyMap, on_delete=models.CASCADE, related_name="comments")
+    target_kind = models.CharField(max_length=20, choices=CommentTarget.choices)
+    target_id = models.PositiveBigIntegerField()
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    body = models.TextField(max_length=5000)
+    mentions = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CommentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["map", "target_kind", "target_id"])]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+class ShareLinkQuerySet(WorkspaceScopedQuerySet):
+    workspace_path = "map__workspace"
+
+    def active(self) -> "ShareLinkQuerySet":
+        return self.filter(revoked_at__isnull=True)
+
+
+class ShareLink(models.Model):
+    """A read-only link to a map for people without an account; an admin can revoke it."""
+
+    map = models.ForeignKey(JourneyMap, on_delete=models.CASCADE, related_name="share_links")
+    token = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ShareLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Share link of {self.map}"
