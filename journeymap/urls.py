@@ -86,6 +86,8 @@ urlpatterns = [
         editor_views.card_move,
         name="card_move",
     ),
+    path("w/<slug:workspace>/maps/<slug:slug>/history/", include("journeymap.history_urls")),
+    path("w/<slug:workspace>/maps/<slug:slug>/", include("journeymap.collab_urls")),
     path("w/<slug:workspace>/personas/", include("personas.urls")),
     path("w/<slug:workspace>/members/", views.member_list, name="member_list"),
     path("w/<slug:workspace>/members/<int:pk>/role/", views.member_role, name="member_role"),

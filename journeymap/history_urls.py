@@ -1,0 +1,3 @@
+"""Snapshots of a map: take, list, restore, compare (under /w/<workspace>/maps/<slug>/history/)."""
+
+urlpatterns: list = []
