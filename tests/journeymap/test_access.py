@@ -1,0 +1,623 @@
+"""Who may do what: every workspace URL, by every method, for every kind of visitor.
+
+The matrix below is the access policy of DESIGN §1 and §10 written as a table. A URL name added to
+the project without a row here fails `test_every_url_name_is_in_the_matrix`.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from pytest_django.asserts import assertContains
+
+from journeymap.models import JourneyMap, MapChange, Membership
+from journeymap.scoping import Role
+from personas.models import Persona
+from stages.models import Stage
+from tests import factories
+from tests.conftest import logged_in
+from touchpoints.models import Touchpoint
+
+ANONYMOUS, VIEWER, EDITOR, ADMIN, OUTSIDER = "anonymous", "viewer", "editor", "admin", "outsider"
+VISITORS = (ANONYMOUS, VIEWER, EDITOR, ADMIN, OUTSIDER)
+
+# The URL names handled by their own tests below rather than by the matrix.
+NOT_IN_A_WORKSPACE = {"home", "login", "logout"}
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class Scene:
+    """Acme with a map, a member to act on and an outsider; Rival with its own map and admin."""
+
+    clients: dict[str, Client]
+    journey_map: JourneyMap
+    awareness: Stage
+    purchase: Stage
+    touchpoint: Touchpoint
+    persona_off_the_map: Persona
+    target: Membership
+    rival_map: JourneyMap
+    rival_stage: Stage
+    rival_touchpoint: Touchpoint
+    rival_persona: Persona
+    outsider_membership: Membership
+
+
+@pytest.fixture
+def scene(workspace, other_workspace, ws_admin, ws_editor, ws_viewer, outsider) -> Scene:
+    journey_map = factories.make_map(workspace, "Launch")
+    awareness = factories.make_stage(journey_map, "Awareness")
+    purchase = factories.make_stage(journey_map, "Purchase")
+    touchpoint = factories.make_touchpoint(awareness, "Instagram ads")
+    journey_map.personas.add(factories.make_persona(workspace, "Bargain hunter"))
+    rival_map = factories.make_map(other_workspace, "Rival secret plan")
+    rival_stage = factories.make_stage(rival_map, "Rival awareness")
+    tess = factories.make_member(workspace, Role.VIEWER, factories.make_user("tess"))
+    factories.make_user("newcomer")
+    return Scene(
+        clients={
+            ANONYMOUS: Client(),
+            VIEWER: logged_in(ws_viewer),
+            EDITOR: logged_in(ws_editor),
+            ADMIN: logged_in(ws_admin),
+            OUTSIDER: logged_in(outsider),
+        },
+        journey_map=journey_map,
+        awareness=awareness,
+        purchase=purchase,
+        touchpoint=touchpoint,
+        persona_off_the_map=factories.make_persona(workspace, "Gift buyer"),
+        target=Membership.objects.get(user=tess),
+        rival_map=rival_map,
+        rival_stage=rival_stage,
+        rival_touchpoint=factories.make_touchpoint(rival_stage, "Rival billboard"),
+        rival_persona=factories.make_persona(other_workspace, "Rival persona"),
+        outsider_membership=Membership.objects.get(user=outsider),
+    )
+
+
+def state() -> tuple:
+    """Everything a refused request must leave as it was."""
+    return (
+        sorted(
+            JourneyMap.objects.values_list(
+                "workspace__slug", "slug", "name", "status", "archived_at", "version"
+            )
+        ),
+        sorted(Membership.objects.values_list("workspace__slug", "user__username", "role")),
+        sorted(
+            Stage.objects.values_list("map__slug", "position", "name", "customer_goal", "version")
+        ),
+        sorted(
+            Touchpoint.objects.values_list(
+                "stage__map__slug", "stage__name", "position", "name", "version"
+            )
+        ),
+        sorted(Persona.objects.values_list("workspace__slug", "name")),
+        sorted(
+            JourneyMap.personas.through.objects.values_list("journeymap__slug", "persona__name")
+        ),
+        MapChange.objects.count(),
+    )
+
+
+def good_map_file() -> SimpleUploadedFile:
+    document = {
+        "schema": "journeymap/v1",
+        "name": "Imported journey",
+        "stages": [{"name": "Awareness", "touchpoints": [{"name": "Newsletter"}]}],
+    }
+    return SimpleUploadedFile(
+        "journey.json", json.dumps(document).encode(), content_type="application/json"
+    )
+
+
+def version_of(instance: Any) -> str:
+    """The version stored now, as the editor's hidden field sends it."""
+    return str(type(instance).objects.get(pk=instance.pk).version)
+
+
+# URL arguments besides the workspace.
+def map_slug(scene: Scene) -> dict[str, Any]:
+    return {"slug": scene.journey_map.slug}
+
+
+def target_pk(scene: Scene) -> dict[str, Any]:
+    return {"pk": scene.target.pk}
+
+
+def stage_pk(scene: Scene) -> dict[str, Any]:
+    return {"pk": scene.awareness.pk}
+
+
+def stage_goal(scene: Scene) -> dict[str, Any]:
+    return {"pk": scene.awareness.pk, "part": "goal"}
+
+
+def stage_touchpoints(scene: Scene) -> dict[str, Any]:
+    return {"pk": scene.awareness.pk, "kind": "touchpoint"}
+
+
+def the_touchpoint(scene: Scene) -> dict[str, Any]:
+    return {"kind": "touchpoint", "pk": scene.touchpoint.pk}
+
+
+def touchpoint_pk(scene: Scene) -> dict[str, Any]:
+    return {"pk": scene.touchpoint.pk}
+
+
+# Real form data, so that a 200 or 302 is an honest success.
+def map_details_data(scene: Scene) -> dict[str, Any]:
+    return {
+        "name": "Launch v2",
+        "description": "",
+        "status": "published",
+        "conversion_window_days": "30",
+        "expected_version": version_of(scene.journey_map),
+    }
+
+
+def goal_data(scene: Scene) -> dict[str, Any]:
+    return {
+        "customer_goal": "Find a gift",
+        "description": "",
+        "expected_version": version_of(scene.awareness),
+    }
+
+
+def touchpoint_data(scene: Scene) -> dict[str, Any]:
+    return {
+        "name": "Instagram reels",
+        "channel": "social",
+        "owner": "",
+        "description": "",
+        "emotion": "1",
+        "rule": "",
+        "expected_version": version_of(scene.touchpoint),
+    }
+
+
+@dataclass(frozen=True)
+class Row:
+    """One URL and method; the status each visitor gets, in the order of VISITORS."""
+
+    url_name: str
+    method: str
+    statuses: tuple[int, int, int, int, int]
+    kwargs: Callable[[Scene], dict[str, Any]] = field(default=lambda scene: {})
+    data: Callable[[Scene], dict[str, Any]] = field(default=lambda scene: {})
+    htmx: bool = False  # a region of a page, asked for the way the page's htmx asks for it
+
+    def url(self, scene: Scene) -> str:
+        return reverse(self.url_name, kwargs={"workspace": "acme", **self.kwargs(scene)})
+
+
+NOT_ALLOWED = (405, 405, 405, 405, 405)  # the method is refused before anything else is looked at
+EVERY_MEMBER = (302, 200, 200, 200, 404)
+EDITORS_PAGE = (302, 403, 200, 200, 404)
+EDITORS = (302, 403, 302, 302, 404)
+ADMINS_PAGE = (302, 403, 403, 200, 404)
+ADMINS_ACTION = (302, 403, 403, 302, 404)
+
+MATRIX = [
+    # The maps list and its actions.
+    Row("map_list", "get", EVERY_MEMBER),
+    Row("map_list", "post", NOT_ALLOWED),
+    Row("map_create", "get", NOT_ALLOWED),
+    Row(
+        "map_create",
+        "post",
+        EDITORS,
+        data=lambda scene: {"name": "Spring sale", "template": "ecommerce"},
+    ),
+    Row("map_import", "get", EDITORS_PAGE),
+    Row("map_import", "post", EDITORS, data=lambda scene: {"file": good_map_file()}),
+    Row("map_export", "get", EVERY_MEMBER, kwargs=map_slug),
+    Row("map_export", "post", NOT_ALLOWED, kwargs=map_slug),
+    Row("map_duplicate", "get", NOT_ALLOWED, kwargs=map_slug),
+    Row("map_duplicate", "post", EDITORS, kwargs=map_slug),
+    Row("map_archive", "get", NOT_ALLOWED, kwargs=map_slug),
+    Row("map_archive", "post", EDITORS, kwargs=map_slug, data=lambda scene: {"archived": "1"}),
+    Row("map_delete", "get", ADMINS_PAGE, kwargs=map_slug),
+    Row("map_delete", "post", ADMINS_ACTION, kwargs=map_slug),
+    # The map editor.
+    Row("map_detail", "get", EVERY_MEMBER, kwargs=map_slug),
+    Row("map_detail", "post", NOT_ALLOWED, kwargs=map_slug),
+    Row("map_details", "get", EVERY_MEMBER, kwargs=map_slug, htmx=True),
+    Row("map_details", "post", NOT_ALLOWED, kwargs=map_slug),
+    Row("map_details_edit", "get", EDITORS_PAGE, kwargs=map_slug),
+    Row("map_details_edit", "post", EDITORS, kwargs=map_slug, data=map_details_data),
+    Row("map_personas", "get", NOT_ALLOWED, kwargs=map_slug),
+    Row(
+        "map_personas",
+        "post",
+        EDITORS,
+        kwargs=map_slug,
+        data=lambda scene: {"persona": scene.persona_off_the_map.pk, "action": "add"},
+    ),
+    Row("stage_create", "get", NOT_ALLOWED, kwargs=map_slug),
+    Row("stage_create", "post", EDITORS, kwargs=map_slug),
+    Row("stage_reorder", "get", NOT_ALLOWED, kwargs=lambda scene: {"pk": scene.purchase.pk}),
+    Row(
+        "stage_reorder",
+        "post",
+        EDITORS,
+        kwargs=lambda scene: {"pk": scene.purchase.pk},
+        data=lambda scene: {"position": "1"},
+    ),
+    Row("stage_remove", "get", NOT_ALLOWED, kwargs=stage_pk),
+    Row(
+        "stage_remove",
+        "post",
+        EDITORS,
+        kwargs=stage_pk,
+        data=lambda scene: {"expected_version": version_of(scene.awareness)},
+    ),
+    Row("stage_part", "get", EVERY_MEMBER, kwargs=stage_goal, htmx=True),
+    Row("stage_part", "post", NOT_ALLOWED, kwargs=stage_goal),
+    Row("stage_part_edit", "get", EDITORS_PAGE, kwargs=stage_goal),
+    Row("stage_part_edit", "post", EDITORS, kwargs=stage_goal, data=goal_data),
+    Row("stage_cell", "get", EVERY_MEMBER, kwargs=stage_touchpoints, htmx=True),
+    Row("stage_cell", "post", NOT_ALLOWED, kwargs=stage_touchpoints),
+    Row("card_add", "get", EDITORS_PAGE, kwargs=stage_touchpoints),
+    Row(
+        "card_add",
+        "post",
+        EDITORS,
+        kwargs=stage_touchpoints,
+        data=lambda scene: {**touchpoint_data(scene), "name": "Billboard", "expected_version": ""},
+    ),
+    Row("card_detail", "get", EVERY_MEMBER, kwargs=the_touchpoint, htmx=True),
+    Row("card_detail", "post", NOT_ALLOWED, kwargs=the_touchpoint),
+    Row("card_edit", "get", EDITORS_PAGE, kwargs=the_touchpoint),
+    Row("card_edit", "post", EDITORS, kwargs=the_touchpoint, data=touchpoint_data),
+    Row("card_remove", "get", NOT_ALLOWED, kwargs=the_touchpoint),
+    Row(
+        "card_remove",
+        "post",
+        EDITORS,
+        kwargs=the_touchpoint,
+        data=lambda scene: {"expected_version": version_of(scene.touchpoint)},
+    ),
+    Row("card_move", "get", NOT_ALLOWED, kwargs=touchpoint_pk),
+    Row(
+        "card_move",
+        "post",
+        EDITORS,
+        kwargs=touchpoint_pk,
+        data=lambda scene: {"stage": scene.purchase.pk, "position": "1"},
+    ),
+    # Personas.
+    Row("persona_list", "get", EVERY_MEMBER),
+    Row("persona_list", "post", NOT_ALLOWED),
+    # Members.
+    Row("member_list", "get", ADMINS_PAGE),
+    Row(
+        "member_list",
+        "post",
+        ADMINS_ACTION,
+        data=lambda scene: {"identifier": "newcomer", "role": Role.EDITOR},
+    ),
+    Row("member_role", "get", NOT_ALLOWED, kwargs=target_pk),
+    Row(
+        "member_role",
+        "post",
+        ADMINS_ACTION,
+        kwargs=target_pk,
+        data=lambda scene: {"role": Role.EDITOR},
+    ),
+    Row("member_remove", "get", NOT_ALLOWED, kwargs=target_pk),
+    Row("member_remove", "post", ADMINS_ACTION, kwargs=target_pk),
+]
+
+
+def send(client: Client, method: str, url: str, data: dict[str, Any], htmx: bool = False) -> Any:
+    headers = {"HX-Request": "true"} if htmx else {}
+    if method == "get":
+        return client.get(url, headers=headers)
+    return client.post(url, data, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("row", "visitor", "expected"),
+    [
+        pytest.param(row, visitor, expected, id=f"{row.url_name}-{row.method}-{visitor}")
+        for row in MATRIX
+        for visitor, expected in zip(VISITORS, row.statuses, strict=True)
+    ],
+)
+def test_access_matrix(scene: Scene, row: Row, visitor: str, expected: int) -> None:
+    url = row.url(scene)
+    before = state()
+
+    response = send(scene.clients[visitor], row.method, url, row.data(scene), row.htmx)
+
+    assert response.status_code == expected
+    succeeded = expected in (200, 302) and visitor != ANONYMOUS
+    if visitor == ANONYMOUS and expected == 302:
+        assert response["Location"].startswith(f"{reverse(settings.LOGIN_URL)}?next=")
+    elif expected == 302:
+        assert not response["Location"].startswith(reverse(settings.LOGIN_URL))
+    if succeeded and row.method == "post":
+        assert state() != before, "an accepted POST must change something the user can see"
+    else:
+        assert state() == before, "a refused request (or a GET) must change nothing"
+
+
+def _url_names(patterns: list, namespace: str = "") -> list[str]:
+    names = []
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                continue
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            names += _url_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            names.append(f"{namespace}{pattern.name}" if pattern.name else f"<unnamed {pattern}>")
+    return names
+
+
+def test_every_url_name_is_in_the_matrix() -> None:
+    in_the_matrix = {row.url_name for row in MATRIX}
+
+    unchecked = set(_url_names(get_resolver().url_patterns)) - in_the_matrix - NOT_IN_A_WORKSPACE
+
+    assert not unchecked, f"add these URL names to MATRIX in {__name__}: {sorted(unchecked)}"
+
+
+# --- pages outside a workspace -----------------------------------------------------------------
+
+
+def test_anonymous_visitor_of_home_is_sent_to_login(db) -> None:
+    response = Client().get(reverse("home"))
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{reverse('login')}?next=/"
+
+
+def test_login_page_is_open_to_anonymous_visitors(db) -> None:
+    response = Client().get(reverse("login"))
+
+    assertContains(response, "Log in to Journeymap")
+
+
+def test_logout_is_refused_over_get(ws_admin_client) -> None:
+    response = ws_admin_client.get(reverse("logout"))
+
+    assert response.status_code == 405
+    assert ws_admin_client.get(reverse("map_list", args=["acme"])).status_code == 200
+
+
+# --- objects of another workspace through my workspace's URL ----------------------------------
+
+
+def rival_slug(scene: Scene) -> dict[str, Any]:
+    return {"slug": scene.rival_map.slug}
+
+
+def rival_stage_goal(scene: Scene) -> dict[str, Any]:
+    return {"pk": scene.rival_stage.pk, "part": "goal"}
+
+
+def rival_stage_touchpoints(scene: Scene) -> dict[str, Any]:
+    return {"pk": scene.rival_stage.pk, "kind": "touchpoint"}
+
+
+def rival_touchpoint(scene: Scene) -> dict[str, Any]:
+    return {"kind": "touchpoint", "pk": scene.rival_touchpoint.pk}
+
+
+NOT_FOUND = (404, 404, 404, 404, 404)
+
+# Objects of Rival addressed through /w/acme/, or Rival ids slipped into Acme's forms. Every one is
+# asked by an admin of Acme, with data that would succeed on an object of Acme.
+ELSEWHERE = [
+    Row("map_detail", "get", NOT_FOUND, kwargs=rival_slug),
+    Row("map_export", "get", NOT_FOUND, kwargs=rival_slug),
+    Row("map_duplicate", "post", NOT_FOUND, kwargs=rival_slug),
+    Row("map_archive", "post", NOT_FOUND, kwargs=rival_slug, data=lambda s: {"archived": "1"}),
+    Row("map_delete", "get", NOT_FOUND, kwargs=rival_slug),
+    Row("map_delete", "post", NOT_FOUND, kwargs=rival_slug),
+    Row("map_details", "get", NOT_FOUND, kwargs=rival_slug, htmx=True),
+    Row("map_details_edit", "get", NOT_FOUND, kwargs=rival_slug),
+    Row(
+        "map_details_edit",
+        "post",
+        NOT_FOUND,
+        kwargs=rival_slug,
+        data=lambda s: {**map_details_data(s), "expected_version": version_of(s.rival_map)},
+    ),
+    Row(
+        "map_personas",
+        "post",
+        NOT_FOUND,
+        kwargs=rival_slug,
+        data=lambda s: {"persona": s.rival_persona.pk, "action": "add"},
+    ),
+    Row(
+        "map_personas",  # Acme's map, Rival's persona
+        "post",
+        NOT_FOUND,
+        kwargs=map_slug,
+        data=lambda s: {"persona": s.rival_persona.pk, "action": "add"},
+    ),
+    Row("stage_create", "post", NOT_FOUND, kwargs=rival_slug),
+    Row(
+        "stage_reorder",
+        "post",
+        NOT_FOUND,
+        kwargs=lambda s: {"pk": s.rival_stage.pk},
+        data=lambda s: {"position": "1"},
+    ),
+    Row(
+        "stage_remove",
+        "post",
+        NOT_FOUND,
+        kwargs=lambda s: {"pk": s.rival_stage.pk},
+        data=lambda s: {"expected_version": version_of(s.rival_stage)},
+    ),
+    Row("stage_part", "get", NOT_FOUND, kwargs=rival_stage_goal, htmx=True),
+    Row("stage_part_edit", "get", NOT_FOUND, kwargs=rival_stage_goal),
+    Row(
+        "stage_part_edit",
+        "post",
+        NOT_FOUND,
+        kwargs=rival_stage_goal,
+        data=lambda s: {**goal_data(s), "expected_version": version_of(s.rival_stage)},
+    ),
+    Row("stage_cell", "get", NOT_FOUND, kwargs=rival_stage_touchpoints, htmx=True),
+    Row("card_add", "get", NOT_FOUND, kwargs=rival_stage_touchpoints),
+    Row(
+        "card_add",
+        "post",
+        NOT_FOUND,
+        kwargs=rival_stage_touchpoints,
+        data=lambda s: {**touchpoint_data(s), "expected_version": ""},
+    ),
+    Row("card_detail", "get", NOT_FOUND, kwargs=rival_touchpoint, htmx=True),
+    Row("card_edit", "get", NOT_FOUND, kwargs=rival_touchpoint),
+    Row(
+        "card_edit",
+        "post",
+        NOT_FOUND,
+        kwargs=rival_touchpoint,
+        data=lambda s: {**touchpoint_data(s), "expected_version": version_of(s.rival_touchpoint)},
+    ),
+    Row(
+        "card_remove",
+        "post",
+        NOT_FOUND,
+        kwargs=rival_touchpoint,
+        data=lambda s: {"expected_version": version_of(s.rival_touchpoint)},
+    ),
+    Row(
+        "card_move",
+        "post",
+        NOT_FOUND,
+        kwargs=lambda s: {"pk": s.rival_touchpoint.pk},
+        data=lambda s: {"stage": s.rival_stage.pk, "position": "1"},
+    ),
+    Row(
+        "card_move",  # Acme's touchpoint into Rival's stage
+        "post",
+        NOT_FOUND,
+        kwargs=touchpoint_pk,
+        data=lambda s: {"stage": s.rival_stage.pk, "position": "1"},
+    ),
+    Row(
+        "member_role",
+        "post",
+        NOT_FOUND,
+        kwargs=lambda s: {"pk": s.outsider_membership.pk},
+        data=lambda s: {"role": Role.VIEWER},
+    ),
+    Row("member_remove", "post", NOT_FOUND, kwargs=lambda s: {"pk": s.outsider_membership.pk}),
+]
+ELSEWHERE_IDS = [f"{row.url_name}-{row.method}-{index}" for index, row in enumerate(ELSEWHERE)]
+
+
+@pytest.mark.parametrize("row", ELSEWHERE, ids=ELSEWHERE_IDS)
+def test_an_object_of_another_workspace_is_not_found_through_mine(scene: Scene, row: Row) -> None:
+    before = state()
+
+    response = send(scene.clients[ADMIN], row.method, row.url(scene), row.data(scene), row.htmx)
+
+    assert response.status_code == 404
+    assertContains(response, "Not found", status_code=404)
+    assert state() == before
+    scene.outsider_membership.refresh_from_db()
+    assert scene.outsider_membership.role == Role.ADMIN
+
+
+@pytest.mark.parametrize("row", ELSEWHERE, ids=ELSEWHERE_IDS)
+def test_an_admin_of_both_workspaces_cannot_reach_rival_objects_through_acme(
+    scene: Scene, outsider, row: Row
+) -> None:
+    factories.make_member(scene.journey_map.workspace, Role.ADMIN, outsider)
+    before = state()
+
+    response = send(logged_in(outsider), row.method, row.url(scene), row.data(scene), row.htmx)
+
+    assert response.status_code == 404
+    assert state() == before
+
+
+def test_every_object_url_is_tried_from_another_workspace() -> None:
+    object_urls = {row.url_name for row in MATRIX} - {
+        "map_list",
+        "map_create",
+        "map_import",
+        "persona_list",
+        "member_list",
+    }
+
+    assert object_urls <= {row.url_name for row in ELSEWHERE}
+
+
+def test_a_workspace_that_does_not_exist_is_not_found(scene: Scene) -> None:
+    response = scene.clients[ADMIN].get(reverse("map_list", args=["no-such-team"]))
+
+    assert response.status_code == 404
+
+
+def test_a_refused_role_is_told_why(scene: Scene) -> None:
+    response = scene.clients[VIEWER].post(reverse("map_create", args=["acme"]), {"name": "Mine"})
+
+    assertContains(response, "does not allow this", status_code=403)
+
+
+def test_an_outsider_is_told_nothing_about_the_workspace(scene: Scene) -> None:
+    response = scene.clients[OUTSIDER].get(reverse("map_list", args=["acme"]))
+
+    assertContains(response, "Not found", status_code=404)
+    assert "Launch" not in response.content.decode()
+    assert "Acme Shop" not in response.content.decode()
+
+
+# --- CSRF -------------------------------------------------------------------------------------
+
+
+def test_a_post_without_a_csrf_token_is_refused_and_changes_nothing(scene: Scene, ws_admin) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(ws_admin)
+    url = reverse("map_delete", args=["acme", scene.journey_map.slug])
+    before = state()
+
+    refused = browser.post(url)
+
+    assert refused.status_code == 403
+    assert state() == before
+    # The same browser with the token from the confirmation page is let through.
+    browser.get(url)
+    accepted = browser.post(url, {"csrfmiddlewaretoken": browser.cookies["csrftoken"].value})
+    assert accepted.status_code == 302
+    assert not JourneyMap.objects.filter(pk=scene.journey_map.pk).exists()
+
+
+def test_an_htmx_post_carries_the_csrf_token_in_its_header(scene: Scene, ws_editor) -> None:
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(ws_editor)
+    page = browser.get(reverse("map_list", args=["acme"]))
+    token = browser.cookies["csrftoken"].value
+    assertContains(page, 'hx-headers=\'{"X-CSRFToken": "')
+
+    response = browser.post(
+        reverse("map_archive", args=["acme", scene.journey_map.slug]),
+        {"archived": "1"},
+        headers={"HX-Request": "true", "X-CSRFToken": token},
+    )
+
+    assert response.status_code == 302
+    scene.journey_map.refresh_from_db()
+    assert scene.journey_map.is_archived
