@@ -15,6 +15,9 @@ urlpatterns = [
     path("w/<slug:workspace>/maps/<slug:slug>/", editor_views.map_editor, name="map_detail"),
     path("w/<slug:workspace>/maps/<slug:slug>/export.json", views.map_export, name="map_export"),
     path(
+        "w/<slug:workspace>/maps/<slug:slug>/cards.csv", views.map_export_csv, name="map_export_csv"
+    ),
+    path(
         "w/<slug:workspace>/maps/<slug:slug>/duplicate/", views.map_duplicate, name="map_duplicate"
     ),
     path("w/<slug:workspace>/maps/<slug:slug>/archive/", views.map_archive, name="map_archive"),

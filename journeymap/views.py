@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from journeymap import mapjson, services
 from journeymap.access import WorkspaceRequest, workspace_view
+from journeymap.exports import map_cards_csv
 from journeymap.forms import MapCreateForm, MapImportForm, MemberAddForm, MemberRoleForm
 from journeymap.mapjson import MapJSONError, map_export_text, parse_map_json
 from journeymap.models import JourneyMap, Membership, Workspace
@@ -109,6 +110,16 @@ def map_export(request: WorkspaceRequest, slug: str) -> HttpResponse:
     journey_map = get_object_or_404(_maps(request), slug=slug)
     response = HttpResponse(map_export_text(journey_map), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{journey_map.slug}.json"'
+    return response
+
+
+@require_GET
+@workspace_view()
+def map_export_csv(request: WorkspaceRequest, slug: str) -> HttpResponse:
+    """Download every card of the map as CSV (cells that look like formulas are neutralised)."""
+    journey_map = get_object_or_404(_maps(request), slug=slug)
+    response = HttpResponse(map_cards_csv(journey_map), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{journey_map.slug}-cards.csv"'
     return response
 
 
