@@ -61,11 +61,12 @@
   });
 
   // A form that opens in place takes the focus, so typing can start at once.
-  document.addEventListener("htmx:afterSwap", function (event) {
-    var field = event.detail.target && event.detail.target.querySelector &&
-      event.detail.target.querySelector("form.editing input:not([type=hidden]), form.editing textarea, form.editing select");
-    if (field && document.activeElement && document.activeElement.tagName !== "INPUT") field.focus();
-  });
+  function focusOpenedForm(root) {
+    if (!root || !root.querySelector || root === document.body) return;
+    var form = root.matches && root.matches("form.editing") ? root : root.querySelector("form.editing");
+    var field = form && form.querySelector("input:not([type=hidden]), textarea, select");
+    if (field) field.focus();
+  }
 
   // Requests htmx does not swap (403, 404, 500, network down) still tell the person what happened.
   document.addEventListener("htmx:responseError", function (event) {
@@ -91,6 +92,9 @@
     notice.textContent = text;
   }
 
-  document.addEventListener("htmx:load", function (event) { initSortables(event.detail.elt); });
+  document.addEventListener("htmx:load", function (event) {
+    initSortables(event.detail.elt);
+    focusOpenedForm(event.detail.elt);
+  });
   document.addEventListener("DOMContentLoaded", function () { initSortables(document); });
 })();
