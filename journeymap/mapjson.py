@@ -81,7 +81,7 @@ def _persona_export(persona: Persona) -> dict[str, Any]:
         "channels": list(persona.channels),
         "online_behaviour": persona.online_behaviour,
         "quote": persona.quote,
-        "segment": persona.segment,
+        "segment": _rule_export(persona.segment),
     }
 
 
@@ -106,7 +106,7 @@ def _stage_export(stage: Stage) -> dict[str, Any]:
                 "description": tp.description,
                 "owner": tp.owner,
                 "emotion": tp.emotion,
-                "rule": tp.rule,
+                "rule": _rule_export(tp.rule),
             }
             for tp in stage.touchpoints.all()
         ],
@@ -133,6 +133,31 @@ def _stage_export(stage: Stage) -> dict[str, Any]:
             }
             for op in stage.opportunities.all()
         ],
+    }
+
+
+RULE_CONDITION_KEYS = ("field", "op", "value")
+
+
+def _rule_export(rule: Any) -> Any:
+    """The rule with its keys in the documented order, whatever order the database kept."""
+    # PostgreSQL's jsonb stores object keys in its own order ("op" before "field"); without this
+    # the same map would export differently from SQLite and PostgreSQL.
+    if not isinstance(rule, dict) or len(rule) != 1:
+        return rule
+    [(combinator, conditions)] = rule.items()
+    if not isinstance(conditions, list):
+        return rule
+    return {
+        combinator: [
+            (
+                {key: condition[key] for key in RULE_CONDITION_KEYS if key in condition}
+                | {key: value for key, value in condition.items() if key not in RULE_CONDITION_KEYS}
+            )
+            if isinstance(condition, dict)
+            else condition
+            for condition in conditions
+        ]
     }
 
 

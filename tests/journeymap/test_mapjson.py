@@ -294,6 +294,27 @@ def test_export_text_is_indented_utf8_json_ending_in_a_newline(rich_map):
     assert json.loads(text) == map_export(rich_map)
 
 
+def test_export_writes_rule_keys_in_the_documented_order_on_every_database(workspace):
+    # PostgreSQL's jsonb reorders object keys; SQLite keeps them as saved. Either way, the file
+    # reads field, op, value, so the same map exports to the same text everywhere.
+    stage = factories.make_stage(factories.make_map(workspace, "Rules"))
+    factories.make_touchpoint(
+        stage, rule={"any": [{"value": ["view", "cart"], "op": "in", "field": "event"}]}
+    )
+    factories.make_persona(
+        workspace, segment={"all": [{"value": 100, "op": "gt", "field": "revenue"}]}
+    ).maps.add(stage.map)
+
+    text = map_export_text(JourneyMap.objects.get(pk=stage.map.pk))
+
+    assert list(json.loads(text)["stages"][0]["touchpoints"][0]["rule"]["any"][0]) == [
+        "field",
+        "op",
+        "value",
+    ]
+    assert '"segment": {\n        "all": [\n          {\n            "field": "revenue",\n' in text
+
+
 # --- round trips ------------------------------------------------------------------------------
 
 
