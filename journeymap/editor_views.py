@@ -147,7 +147,7 @@ def map_details_edit(request: WorkspaceRequest, slug: str) -> HttpResponse:
                     fields=list(form.Meta.fields),
                 )
             except StaleEdit as stale:
-                return _stale(request, slug, "map", stale, form, "map_details_form")
+                return _stale(request, slug, "map", stale, form, "map_details_form", context)
             if not request.htmx:
                 return redirect(journey_map)
             return render(request, f"{PAGE}#map_details", context)
