@@ -1,1 +1,144 @@
-"""Analytics datasets and canonical rows arrive with the import (issue 3); nothing here yet."""
+"""Analytics datasets and their rows in canonical form (DESIGN §4, §5).
+
+A Dataset is one uploaded export. Its rows are stored in one of three canonical shapes, by kind:
+Event (one row = one event), AggregateRow (dimensions with metric columns, from GA4 reports) and
+SurveyResponse (an NPS score). The original file is kept untouched beside them.
+"""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from journeymap.scoping import WorkspaceScopedQuerySet
+
+
+class DatasetKind(models.TextChoices):
+    EVENTS = "events", "Events"
+    AGGREGATE = "aggregate", "Aggregate (report)"
+    SURVEY = "survey", "Survey (NPS)"
+
+
+class DatasetStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for a mapping"
+    IMPORTING = "importing", "Importing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class DatasetQuerySet(WorkspaceScopedQuerySet):
+    def ready(self) -> "DatasetQuerySet":
+        return self.filter(status=DatasetStatus.READY)
+
+
+class Dataset(models.Model):
+    workspace = models.ForeignKey(
+        "journeymap.Workspace", on_delete=models.CASCADE, related_name="datasets"
+    )
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=10, choices=DatasetKind.choices, default=DatasetKind.EVENTS)
+    source_format = models.CharField(
+        max_length=40, blank=True, help_text="The detected or chosen format, e.g. shopify-orders."
+    )
+    original_file = models.FileField(upload_to="datasets/%Y/%m/")
+    original_name = models.CharField(max_length=255, blank=True)
+    size_bytes = models.BigIntegerField(default=0)
+    content_hash = models.CharField(max_length=64, db_index=True, help_text="SHA-256 of the file.")
+    options = models.JSONField(
+        default=dict, blank=True, help_text="How the file is read: encoding, delimiter, formats."
+    )
+    column_mapping = models.JSONField(
+        default=dict, blank=True, help_text="Source column → canonical field."
+    )
+    status = models.CharField(
+        max_length=10, choices=DatasetStatus.choices, default=DatasetStatus.PENDING
+    )
+    row_count = models.BigIntegerField(default=0)
+    rejected_count = models.BigIntegerField(default=0)
+    progress_rows = models.BigIntegerField(default=0)
+    progress_total = models.BigIntegerField(default=0, help_text="Estimated rows in the file.")
+    first_timestamp = models.DateTimeField(null=True, blank=True)
+    last_timestamp = models.DateTimeField(null=True, blank=True)
+    error_message = models.TextField(blank=True, help_text="Why a file could not be imported.")
+    error_report = models.FileField(upload_to="datasets/errors/%Y/%m/", blank=True)
+    notes = models.JSONField(
+        default=list, blank=True, help_text="What the import skipped or assumed."
+    )
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    imported_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DatasetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Event(models.Model):
+    """One event of an events dataset, in canonical form; timestamps are UTC."""
+
+    id = models.BigAutoField(primary_key=True)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="events")
+    timestamp = models.DateTimeField()
+    event = models.CharField(max_length=200)
+    user_id = models.CharField(max_length=200, blank=True)
+    session_id = models.CharField(max_length=200, blank=True)
+    page = models.TextField(blank=True)
+    source = models.CharField(max_length=200, blank=True)
+    medium = models.CharField(max_length=200, blank=True)
+    campaign = models.CharField(max_length=200, blank=True)
+    channel = models.CharField(max_length=100, blank=True)
+    device = models.CharField(max_length=100, blank=True)
+    country = models.CharField(max_length=100, blank=True)
+    revenue = models.FloatField(default=0)
+    order_id = models.CharField(max_length=200, blank=True)
+    extra = models.JSONField(null=True, blank=True, help_text="Other columns of the file.")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["dataset", "timestamp"]),
+            models.Index(fields=["dataset", "event"]),
+            models.Index(fields=["dataset", "user_id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.timestamp:%Y-%m-%d %H:%M:%S} {self.event}"
+
+
+class AggregateRow(models.Model):
+    """One row of a report export: dimension values and metric sums (approximate by nature)."""
+
+    id = models.BigAutoField(primary_key=True)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="aggregate_rows")
+    dimensions = models.JSONField(default=dict)
+    metrics = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return str(self.dimensions)
+
+
+class SurveyResponse(models.Model):
+    """One NPS answer: a whole score from 0 to 10."""
+
+    id = models.BigAutoField(primary_key=True)
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="responses")
+    score = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(0), MaxValueValidator(10)]
+    )
+    user_id = models.CharField(max_length=200, blank=True)
+    responded_at = models.DateTimeField(null=True, blank=True)
+    comment = models.TextField(blank=True)
+    extra = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["dataset", "responded_at"])]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(score__lte=10), name="nps_score_0_to_10"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.score}"

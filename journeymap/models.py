@@ -92,6 +92,7 @@ class JourneyMap(models.Model):
     slug = models.SlugField(max_length=80, validators=[slug_validator])
     description = models.TextField(blank=True)
     personas = models.ManyToManyField("personas.Persona", blank=True, related_name="maps")
+    datasets = models.ManyToManyField("analytics.Dataset", blank=True, related_name="maps")
     status = models.CharField(max_length=10, choices=MapStatus.choices, default=MapStatus.DRAFT)
     conversion_window_days = models.PositiveIntegerField(
         default=30, validators=[MinValueValidator(1), MaxValueValidator(3650)]
