@@ -255,6 +255,9 @@ def stage_part_edit(request: WorkspaceRequest, pk: int, part: str) -> HttpRespon
                 )
             except StaleEdit as stale:
                 if part == "emotion":
+                    if not request.htmx:
+                        messages.error(request, STALE_EMOTION)
+                        return _render_page(request, stage.map.slug, 409)
                     return _emotion_lane(
                         request, stage.map, status=409, stale_message=STALE_EMOTION
                     )
@@ -266,8 +269,10 @@ def stage_part_edit(request: WorkspaceRequest, pk: int, part: str) -> HttpRespon
                 return _emotion_lane(request, stage.map)
             return render(request, f"{PAGE}#stage_{part}", context)
         status = 400
-        if part == "emotion" and request.htmx:
-            return _emotion_lane(request, stage.map, status=400, stale_message=BAD_EMOTION)
+        if part == "emotion":
+            if request.htmx:
+                return _emotion_lane(request, stage.map, status=400, stale_message=BAD_EMOTION)
+            messages.error(request, BAD_EMOTION)  # the full page has no emotion form to show it
     if not request.htmx:
         return _render_page(
             request, stage.map.slug, status, editing=f"stage-{part}-{stage.pk}", form=form
@@ -534,5 +539,7 @@ def _stale(
         ),
     )
     if not request.htmx:
+        # In the full page every card's partial shows `stale_message`: say it once, at the top.
+        messages.error(request, context.pop("stale_message"))
         return _render_page(request, slug, 409, editing=editing, **context)
     return render(request, f"{PAGE}#{partial}", context, status=409)
