@@ -202,13 +202,12 @@ def _stage(request: WorkspaceRequest, pk: int, editable: bool) -> Stage:
     )
 
 
-def _board(request: WorkspaceRequest, journey_map: JourneyMap) -> HttpResponse:
+def _board(request: WorkspaceRequest, journey_map: JourneyMap, status: int = 200) -> HttpResponse:
     """After a structural change: the whole board (htmx) or back to the map."""
     if not request.htmx:
         return redirect(journey_map)
-    return render(
-        request, f"{PAGE}#board", _page_context(request, _load_map(request, journey_map.slug))
-    )
+    context = _page_context(request, _load_map(request, journey_map.slug))
+    return render(request, f"{PAGE}#board", context, status=status)
 
 
 @require_POST
@@ -321,7 +320,7 @@ def stage_remove(request: WorkspaceRequest, pk: int) -> HttpResponse:
             f"Stage {stage.name} was changed by someone else since you loaded the page, so it was "
             "not deleted. Here is the current map.",
         )
-        return _board(request, stage.map) if request.htmx else redirect(stage.map)
+        return _board(request, stage.map, status=409)
     messages.success(request, f"Deleted stage {stage.name}.")
     return _board(request, stage.map)
 
