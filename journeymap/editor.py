@@ -31,6 +31,8 @@ class CardKind:
     positioned: bool = False
 
     def title_of(self, card: models.Model) -> str:
+        if isinstance(card, StageKPI):
+            return card.get_metric_display()  # str(kpi) repeats the stage: "Purchase: Orders"
         return getattr(card, "name", None) or getattr(card, "title", "") or str(card)
 
 
