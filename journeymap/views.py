@@ -32,9 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _maps(request: WorkspaceRequest) -> "JourneyMap.objects":
-    return JourneyMap.objects.for_user(request.user).filter(
-        workspace=request.membership.workspace
-    )
+    return JourneyMap.objects.for_user(request.user).filter(workspace=request.membership.workspace)
 
 
 @require_GET
@@ -43,9 +41,11 @@ def map_list(request: WorkspaceRequest) -> HttpResponse:
     """The workspace's maps as cards; archived ones on request."""
     show_archived = request.GET.get("archived") == "1"
     maps = _maps(request).select_related("workspace")  # each card's links need its slug
-    maps = (maps.archived() if show_archived else maps.active()).annotate(
-        stage_count=Count("stages", distinct=True)
-    ).prefetch_related(Prefetch("personas", queryset=Persona.objects.order_by("name")))
+    maps = (
+        (maps.archived() if show_archived else maps.active())
+        .annotate(stage_count=Count("stages", distinct=True))
+        .prefetch_related(Prefetch("personas", queryset=Persona.objects.order_by("name")))
+    )
     return render(
         request,
         "journeymap/map_list.html",
@@ -148,9 +148,7 @@ def map_archive(request: WorkspaceRequest, slug: str) -> HttpResponse:
 @workspace_view(Role.ADMIN)
 def map_delete(request: WorkspaceRequest, slug: str) -> HttpResponse:
     """Ask for confirmation (GET), then delete the map and everything on it (POST)."""
-    journey_map = get_object_or_404(
-        _maps(request).annotate(stage_count=Count("stages")), slug=slug
-    )
+    journey_map = get_object_or_404(_maps(request).annotate(stage_count=Count("stages")), slug=slug)
     if request.method == "POST":
         services.map_delete(journey_map=journey_map)
         messages.success(request, f"Deleted “{journey_map.name}”.")
@@ -215,6 +213,9 @@ def member_role(request: WorkspaceRequest, pk: int) -> HttpResponse:
             messages.success(
                 request, f"{membership.user.username} is now {membership.get_role_display()}."
             )
+            if membership.user_id == request.user.pk and membership.role != Role.ADMIN:
+                # Admins who step down can no longer see the members page.
+                return redirect("map_list", workspace=request.membership.workspace.slug)
     return redirect("member_list", workspace=request.membership.workspace.slug)
 
 

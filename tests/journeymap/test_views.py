@@ -246,10 +246,6 @@ def test_a_map_created_with_a_name_keeps_it(ws_editor_client, workspace) -> None
     assert JourneyMap.objects.get(workspace=workspace).name == "Black Friday"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: mapjson.slug_from_name keeps underscores, which slug_validator refuses: a 500",
-)
 @pytest.mark.parametrize("name", ["Q3_launch", "Spring sale (copy)_2"])
 def test_a_name_with_an_underscore_still_gets_a_map(ws_editor_client, workspace, name: str) -> None:
     response = ws_editor_client.post(
@@ -868,3 +864,16 @@ def test_the_map_page_costs_the_same_queries_for_a_small_or_a_big_map(
     with django_assert_max_num_queries(MAP_DETAIL_QUERIES):
         response = ws_viewer_client.get(big.get_absolute_url())
     assertContains(response, "Touchpoint 7.5")
+
+
+def test_an_admin_who_steps_down_lands_on_the_maps_list(workspace, ws_admin, ws_admin_client):
+    factories.make_member(workspace, Role.ADMIN)  # another admin remains
+    own = Membership.objects.get(user=ws_admin, workspace=workspace)
+
+    response = ws_admin_client.post(
+        f"/w/acme/members/{own.pk}/role/", {"role": "editor"}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == "/w/acme/"
+    assert "is now Editor" in response.content.decode()
