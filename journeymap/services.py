@@ -7,12 +7,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from journeymap.mapjson import SCHEMA, map_export, map_import, parse_map_json, slug_from_name
 from journeymap.models import JourneyMap, MapChange, Membership, Workspace, slug_validator
 from journeymap.scoping import Role
+from journeymap.versioning import save_versioned
+from personas.models import Persona
 
 # The built-in templates of DESIGN §4: (default map name, stages as (name, kind)).
 MAP_TEMPLATES: dict[str, tuple[str, list[tuple[str, str]]]] = {
@@ -67,18 +68,12 @@ def workspace_create(*, slug: str, name: str = "") -> tuple[Workspace, bool]:
 def map_record_change(
     *, journey_map: JourneyMap, user: AbstractBaseUser | None, action: str, summary: str
 ) -> None:
-    """Bump the map's version and write the change to its log."""
-    JourneyMap.objects.filter(pk=journey_map.pk).update(
-        version=F("version") + 1, updated_at=timezone.now()
-    )
-    journey_map.refresh_from_db(fields=["version", "updated_at"])
-    MapChange.objects.create(
-        map=journey_map,
-        user=user,
-        action=action,
-        summary=summary[:300],
-        version=journey_map.version,
-    )
+    """Mark the map as just edited and write the change to its log."""
+    # The map's own `version` locks its own fields (name, description, ...) and is not bumped
+    # here: an edit of one card must not make every other open form on the map stale.
+    journey_map.updated_at = timezone.now()
+    JourneyMap.objects.filter(pk=journey_map.pk).update(updated_at=journey_map.updated_at)
+    MapChange.objects.create(map=journey_map, user=user, action=action, summary=summary[:300])
 
 
 def map_create(
@@ -262,3 +257,53 @@ def demo_load() -> DemoLoaded:
         # The demo event dataset (DESIGN §8) arrives with the analytics import: generate it and
         # attach it to `journey_map` here, just as idempotently.
     return DemoLoaded(workspace, user, journey_map, created)
+
+
+def map_details_update(
+    *,
+    journey_map: JourneyMap,
+    user: AbstractBaseUser | None,
+    expected_version: int,
+    fields: list[str],
+) -> JourneyMap:
+    """Save the map's own fields (name, description, ...) unless someone else saved them first."""
+    journey_map.full_clean(exclude=["slug"])
+    with transaction.atomic():
+        save_versioned(instance=journey_map, expected_version=expected_version, fields=fields)
+        map_record_change(
+            journey_map=journey_map,
+            user=user,
+            action="map_edited",
+            summary="Edited the map's details",
+        )
+    return journey_map
+
+
+def map_persona_add(
+    *, journey_map: JourneyMap, persona: Persona, user: AbstractBaseUser | None
+) -> None:
+    """Put a persona of the map's workspace on the map."""
+    if persona.workspace_id != journey_map.workspace_id:
+        raise ValidationError("A persona can only be put on maps of its own workspace.")
+    with transaction.atomic():
+        journey_map.personas.add(persona)
+        map_record_change(
+            journey_map=journey_map,
+            user=user,
+            action="persona_added",
+            summary=f"Added persona {persona.name}",
+        )
+
+
+def map_persona_remove(
+    *, journey_map: JourneyMap, persona: Persona, user: AbstractBaseUser | None
+) -> None:
+    """Take a persona off the map (the persona itself stays in the workspace)."""
+    with transaction.atomic():
+        journey_map.personas.remove(persona)
+        map_record_change(
+            journey_map=journey_map,
+            user=user,
+            action="persona_removed",
+            summary=f"Removed persona {persona.name}",
+        )
