@@ -567,7 +567,8 @@ SLUG_MAX_LENGTH = JourneyMap._meta.get_field("slug").max_length
 
 def slug_from_name(name: str) -> str:
     """A map slug made from its name: lowercase ASCII words joined by hyphens, or "map"."""
-    return slugify(name)[: SLUG_MAX_LENGTH - 10].strip("-") or "map"
+    # slugify keeps underscores, which map slugs do not allow: they separate words too.
+    return slugify(name.replace("_", " "))[: SLUG_MAX_LENGTH - 10].strip("-") or "map"
 
 
 def unique_map_slug(workspace: Workspace, slug: str) -> str:

@@ -553,6 +553,9 @@ def test_a_slug_taken_at_the_last_moment_moves_on_to_the_next(workspace, monkeyp
     ("name", "slug"),
     [
         ("Ünïcödé journey: 2024!", "unicode-journey-2024"),
+        ("Q3_launch", "q3-launch"),
+        ("Spring sale (copy)_2", "spring-sale-copy-2"),
+        ("snake__case_ -name", "snake-case-name"),
         ("Путь клиента", "map"),
         ("   ", "map"),
         ("word " * 40, ("word-" * 14)[:-1]),  # cut at 70 characters, never ending in a hyphen
