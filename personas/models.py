@@ -1,13 +1,20 @@
 """Personas: who the journey is for, and (through the segment rule) which users they are."""
 
+from typing import Self
+
 from django.db import models
 
+from journeymap.models import JourneyMap
 from journeymap.scoping import WorkspaceScopedQuerySet
 from touchpoints.rules import rule_validator
 
 
 class PersonaQuerySet(WorkspaceScopedQuerySet):
-    pass
+    def with_maps(self) -> Self:
+        """Prefetch the maps that use each persona, by name (for cards and the detail page)."""
+        return self.prefetch_related(
+            models.Prefetch("maps", queryset=JourneyMap.objects.order_by("name", "pk"))
+        )
 
 
 class Persona(models.Model):
@@ -30,6 +37,9 @@ class Persona(models.Model):
     segment = models.JSONField(
         null=True, blank=True, validators=[rule_validator], help_text="Rule (DESIGN §6) or empty."
     )
+    # Optimistic locking: every edit increments the version, and an edit made on an older version
+    # is refused instead of overwriting what someone else saved in between.
+    version = models.PositiveIntegerField(default=1)
 
     objects = PersonaQuerySet.as_manager()
 

@@ -1,21 +1,8 @@
 // In-place editing with htmx: a region marked [data-inplace] swaps between its read view and its
-// form. This file only listens to document events, so it works whatever order the scripts load in.
+// form. Refused saves (422 invalid, 409 stale) are swapped in too, by the htmx-config in base.html.
+// This file only listens to document events, so it works whatever order the scripts load in.
 (function () {
   "use strict";
-
-  function inInplaceRegion(element) {
-    return element instanceof Element && element.closest("[data-inplace]") !== null;
-  }
-
-  // A refused save (400: invalid input, 409: someone else saved first) still carries the region
-  // to show, with the reason; htmx would otherwise ignore a 4xx answer.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var status = event.detail.xhr.status;
-    if ((status === 400 || status === 409) && inInplaceRegion(event.detail.elt)) {
-      event.detail.shouldSwap = true;
-      event.detail.isError = false;
-    }
-  });
 
   // Escape in an open form is Cancel.
   document.addEventListener("keydown", function (event) {
