@@ -5,6 +5,7 @@ and a plain request with the whole page, so every action also works without Java
 redirects back to the map, a form with errors is shown in the full page where the card was.
 """
 
+import copy
 from typing import Any
 
 from django.contrib import messages
@@ -524,8 +525,10 @@ def _stale(
     # is a deliberate choice made after seeing the other person's change.
     data = form.data.copy()
     data["expected_version"] = str(stale.current.version)
+    # Validating binds the typed values onto the instance: give the form a copy, so that
+    # `current` still shows what is stored.
     fresh_form = type(form)(
-        data, instance=stale.current, stage=getattr(stale.current, "stage", None)
+        data, instance=copy.copy(stale.current), stage=getattr(stale.current, "stage", None)
     )
     fresh_form.is_valid()
     context.update(
