@@ -5,6 +5,7 @@ This module validates the shape; the metrics engine (analytics/) evaluates it.
 
 import math
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -35,6 +36,15 @@ class RuleError(ValueError):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
+
+
+def parse_instant(text: str) -> datetime | None:
+    """An ISO 8601 date or instant as an aware UTC datetime (naive = UTC); None if it is not one."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # not ISO, or 0001-01-01T00:00+01:00 (before year 1)
+        return None
 
 
 def _is_number(value: Any) -> bool:
@@ -96,6 +106,17 @@ def _validate_condition(condition: Any, path: str) -> None:
             raise RuleError(value_path, "is a regular expression too large to use") from None
     elif not _is_scalar(value):
         raise RuleError(value_path, f'must be a string or a number for "{op}"')
+    elif (
+        field == "timestamp"
+        and op in ("gt", "lt")
+        and (not isinstance(value, str) or parse_instant(value) is None)
+    ):
+        # timestamps compare as instants, so the value must be one
+        raise RuleError(
+            value_path,
+            f'must be an ISO 8601 date or instant for "{op}" on timestamp '
+            '(e.g. "2019-10-01" or "2019-10-01T08:00:00Z")',
+        )
 
 
 def describe_rule(rule: dict | None) -> str:
