@@ -417,6 +417,55 @@ def map_import(
     *, data: Any, workspace: Workspace, user: AbstractBaseUser | None = None
 ) -> JourneyMap:
     """Create a map (and any missing personas) from a journeymap/v1 document, all or nothing."""
+    planned = _plan_map(data, workspace)
+    journey_map = planned.journey_map
+    journey_map.created_by = user
+    with transaction.atomic():
+        _save_with_unique_slug(journey_map)
+        _save_content(journey_map, planned)
+        MapChange.objects.create(
+            map=journey_map, user=user, action="imported", summary=f"Created {journey_map.name}"
+        )
+    return journey_map
+
+
+# The map's own fields a document sets on an existing map (its slug stays: links keep working).
+REPLACED_MAP_FIELDS = ["name", "description", "status", "conversion_window_days"]
+
+
+def map_replace_content(*, journey_map: JourneyMap, data: Any) -> JourneyMap:
+    """Make an existing map's own fields (but its slug), personas and stages those of a document.
+
+    Validated exactly as an import, and all or nothing: a bad document raises MapJSONError and
+    leaves the map as it was. The map keeps its id and slug; its `version` is bumped, so that an
+    editor holding the old header gets a stale refusal instead of overwriting the new content.
+    """
+    planned = _plan_map(data, journey_map.workspace)
+    with transaction.atomic():
+        for name in REPLACED_MAP_FIELDS:
+            setattr(journey_map, name, getattr(planned.journey_map, name))
+        journey_map.version = models.F("version") + 1
+        journey_map.save(update_fields=[*REPLACED_MAP_FIELDS, "version", "updated_at"])
+        journey_map.refresh_from_db(fields=["version"])
+        journey_map.stages.all().delete()  # their cards go with them
+        _save_content(journey_map, planned)
+    return journey_map
+
+
+def map_validate(*, data: Any, workspace: Workspace) -> None:
+    """Raise MapJSONError if the document would not import; write nothing."""
+    _plan_map(data, workspace)
+
+
+@dataclass
+class _PlannedMap:
+    journey_map: JourneyMap  # unsaved, validated
+    personas: list[Persona]  # unsaved; matched by name with the workspace's when saved
+    stages: list[_PlannedStage]
+
+
+def _plan_map(data: Any, workspace: Workspace) -> _PlannedMap:
+    """Validate a whole document and build (unsaved) everything it describes."""
     # The schema first: a document of another version is best told so, not about its keys.
     if isinstance(data, dict) and "schema" in data and data["schema"] != SCHEMA:
         raise MapJSONError("schema", f'must be "{SCHEMA}", not {data["schema"]!r}')
@@ -434,7 +483,6 @@ def map_import(
         description=document["description"],
         status=document["status"],
         conversion_window_days=document["conversion_window_days"],
-        created_by=user,
     )
     _check_model(journey_map, "", exclude=["workspace", "created_by"])
 
@@ -454,21 +502,19 @@ def map_import(
         _plan_stage(raw, f"stages[{index}]", position=index + 1)
         for index, raw in enumerate(document["stages"])
     ]
+    return _PlannedMap(journey_map, personas, stages)
 
-    with transaction.atomic():
-        _save_with_unique_slug(journey_map)
-        existing = {p.name: p for p in Persona.objects.filter(workspace=workspace)}
-        for persona in personas:
-            if persona.name not in existing:
-                persona.save()
-                existing[persona.name] = persona
-        journey_map.personas.set([existing[p.name] for p in personas])
-        for planned in stages:
-            _save_stage(journey_map, planned)
-        MapChange.objects.create(
-            map=journey_map, user=user, action="imported", summary=f"Created {journey_map.name}"
-        )
-    return journey_map
+
+def _save_content(journey_map: JourneyMap, planned: _PlannedMap) -> None:
+    """Put the planned personas (creating missing ones) and stages on a saved map."""
+    existing = {p.name: p for p in Persona.objects.filter(workspace=journey_map.workspace)}
+    for persona in planned.personas:
+        if persona.name not in existing:
+            persona.save()
+            existing[persona.name] = persona
+    journey_map.personas.set([existing[p.name] for p in planned.personas])
+    for stage in planned.stages:
+        _save_stage(journey_map, stage)
 
 
 def _plan_stage(raw: Any, path: str, position: int) -> _PlannedStage:
