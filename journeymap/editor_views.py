@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from journeymap.access import WorkspaceRequest, workspace_view
+from journeymap.collab import open_comment_counts
 from journeymap.editor import CARD_KINDS, CardKind, card_create, card_delete, card_update
 from journeymap.editor_forms import VersionedForm
 from journeymap.forms import MapDetailsForm
@@ -87,6 +88,7 @@ def _page_context(request: WorkspaceRequest, journey_map: JourneyMap, **extra: A
             if persona.pk not in on_map
         ],
         "changes": journey_map.changes.select_related("user")[:8],
+        "comment_counts": open_comment_counts(journey_map),
     }
     context.update(extra)
     return context
@@ -364,6 +366,7 @@ def _card_context(request: WorkspaceRequest, kind: CardKind, card: Any, form: An
         form=form,
         stage=card.stage,
         stages=list(card.stage.map.stages.order_by("position", "id")),
+        comment_counts=open_comment_counts(card.stage.map),
         **{kind.slug: card},
     )
 

@@ -2,13 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from journeymap import editor_views, views
+from journeymap import collab_views, editor_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("s/<str:token>/", collab_views.shared_map, name="shared_map"),  # public, read-only
     path("w/<slug:workspace>/", views.map_list, name="map_list"),
     path("w/<slug:workspace>/maps/new/", views.map_create, name="map_create"),
     path("w/<slug:workspace>/maps/import/", views.map_import, name="map_import"),

@@ -47,3 +47,9 @@ def shown_value(obj: Any, field_name: str) -> str:
 def rule_summary(rule: dict | None) -> str:
     """A rule in one readable line."""
     return describe_rule(rule)
+
+
+@register.filter
+def open_comments(counts: dict | None, key: str) -> int:
+    """The open comments on a stage or card: `comment_counts|open_comments:"touchpoint-12"`."""
+    return (counts or {}).get(key, 0)
