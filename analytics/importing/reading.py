@@ -1,0 +1,267 @@
+"""Reading the records of one table of a text file, with the physical line each starts on.
+
+A file may open with `#` comment lines (GA4 downloads), hold several tables separated by a blank
+line (a GA4 "Reports snapshot", a Universal Analytics export with a second table), or be JSON
+Lines (Mixpanel). The reader walks it record by record, never holding more than one record, and
+tells which table it read and what it skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TextIO
+
+WHITESPACE = "whitespace"
+
+csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+
+
+@dataclass
+class TableInfo:
+    """One table of a file: where its header is, its columns, and the `#` title lines above it."""
+
+    index: int
+    line: int  # the header's line (or the first row's line, for a file without a header)
+    columns: list[str]
+    title: str = ""
+    rows: int = 0
+
+    def describe(self) -> str:
+        heading = f" ({self.title})" if self.title else ""
+        shown = ", ".join(self.columns[:4]) + (", …" if len(self.columns) > 4 else "")
+        return f"table {self.index + 1} at line {self.line}{heading}: {shown}"
+
+
+def unique_columns(header: list[str]) -> list[str]:
+    """Column names as given, with empty ones named column_N and repeated ones numbered."""
+    columns: list[str] = []
+    seen: set[str] = set()
+    for position, raw in enumerate(header, start=1):
+        name = raw.strip().lstrip("\ufeff") or f"column_{position}"
+        candidate, copy = name, 2
+        while candidate in seen:
+            candidate = f"{name} ({copy})"
+            copy += 1
+        seen.add(candidate)
+        columns.append(candidate)
+    return columns
+
+
+def _is_comment(record: list[str]) -> bool:
+    return bool(record) and record[0].lstrip().startswith("#")
+
+
+def _is_blank(record: list[str]) -> bool:
+    return not record or all(not cell.strip() for cell in record)
+
+
+@dataclass
+class _Walk:
+    """The state of a walk through a file's tables."""
+
+    tables: list[TableInfo] = field(default_factory=list)
+    blank_rows: int = 0
+
+
+def _delimited_records(stream: TextIO, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(first line, fields) of every record; comment lines before the first record are skipped."""
+    offset = 0
+    first = ""
+    while True:
+        line = stream.readline()
+        if not line:
+            return
+        if line.lstrip().startswith("#") or not line.strip():
+            offset += 1
+            yield offset, ["#" + line.strip().lstrip("#")] if line.strip() else []
+            continue
+        first = line
+        break
+    lines = itertools.chain([first], stream)
+    if delimiter == WHITESPACE:
+        for number, text in enumerate(lines, start=offset + 1):
+            yield number, text.split()
+        return
+    reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+    consumed = 0
+    for record in reader:
+        yield offset + consumed + 1, record
+        consumed = reader.line_num
+
+
+def _jsonl_records(stream: TextIO, columns: list[str]) -> Iterator[tuple[int, list[str]]]:
+    """(line, fields) of JSON Lines: nested values as JSON text, like a CSV with JSON cells."""
+    for number, text in enumerate(stream, start=1):
+        if not text.strip():
+            yield number, []
+            continue
+        try:
+            document = json.loads(text)
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            yield number, [text.strip()[:200]]  # one field: reported as the wrong number of fields
+            continue
+        yield number, [_cell(document.get(column)) for column in columns]
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def jsonl_columns(lines: list[str]) -> list[str]:
+    """The top-level keys of the JSON objects in these lines, in the order first seen."""
+    columns: dict[str, None] = {}
+    for text in lines:
+        try:
+            document = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(document, dict):
+            columns.update(dict.fromkeys(document))
+    return list(columns)
+
+
+class TableReader:
+    """The data rows of one table of a file, as (line, fields), and notes on what was skipped."""
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        delimiter: str = ",",
+        header: bool = True,
+        table: int = 0,
+        jsonl_keys: list[str] | None = None,
+    ) -> None:
+        self.stream = stream
+        self.delimiter = delimiter
+        self.header = header
+        self.table = table
+        self.jsonl_keys = jsonl_keys
+        self.columns: list[str] = list(jsonl_keys) if jsonl_keys is not None else []
+        self.walk = _Walk()
+        self.following: TableInfo | None = None  # the table after the chosen one, if any
+        self.comment_lines = 0
+
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
+        if self.jsonl_keys is not None:
+            return _jsonl_records(self.stream, self.jsonl_keys)
+        return _delimited_records(self.stream, self.delimiter)
+
+    def tables(self) -> Iterator[tuple[TableInfo, int, list[str]]]:
+        """Every data row of every table: (its table, its line, its fields)."""
+        records = self._records()
+        if self.jsonl_keys is not None:
+            info = TableInfo(index=0, line=1, columns=list(self.jsonl_keys))
+            self.walk.tables.append(info)
+            for line, record in records:
+                if _is_blank(record):
+                    continue
+                info.rows += 1
+                yield info, line, record
+            return
+        titles: list[str] = []
+        current: TableInfo | None = None
+        width = 0
+        after_blank = False
+        header_record: list[str] = []
+        for line, record in records:
+            if current is None or (after_blank and _is_comment(record)):
+                if _is_blank(record):
+                    continue
+                if _is_comment(record):
+                    self.comment_lines += 1
+                    text = ",".join(record).lstrip("#").strip(" -")
+                    if text:
+                        titles.append(text)
+                    current = None
+                    after_blank = False
+                    continue
+                current = self._start(line, record, titles)
+                titles = []
+                width, header_record, after_blank = len(record), record, False
+                if not self.header:
+                    current.rows += 1
+                    yield current, line, record
+                continue
+            if _is_blank(record):
+                if record:
+                    self.walk.blank_rows += 1
+                else:
+                    after_blank = True
+                continue
+            if after_blank:
+                after_blank = False
+                if record == header_record:
+                    continue
+                if len(record) != width:
+                    current = self._start(line, record, titles)
+                    titles = []
+                    width, header_record = len(record), record
+                    if not self.header:
+                        current.rows += 1
+                        yield current, line, record
+                    continue
+            current.rows += 1
+            yield current, line, record
+
+    def _start(self, line: int, record: list[str], titles: list[str]) -> TableInfo:
+        if self.header:
+            columns = unique_columns(record)
+        else:
+            columns = [f"column_{position}" for position in range(1, len(record) + 1)]
+        info = TableInfo(
+            index=len(self.walk.tables), line=line, columns=columns, title=" · ".join(titles[-2:])
+        )
+        self.walk.tables.append(info)
+        return info
+
+    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
+        """The rows of the chosen table; stops at the table after it."""
+        for info, line, record in self.tables():
+            if info.index < self.table:
+                continue
+            if info.index > self.table:
+                self.following = info
+                return
+            self.columns = info.columns
+            yield line, record
+
+    def tables_sample(self) -> Iterator[tuple[int, list[str]]]:
+        """The rows of the chosen table, walking on to the end to find every table (samples)."""
+        for info, line, record in self.tables():
+            if info.index == self.table:
+                self.columns = info.columns
+                yield line, record
+
+    @property
+    def chosen(self) -> TableInfo | None:
+        return self.walk.tables[self.table] if len(self.walk.tables) > self.table else None
+
+    def notes(self) -> list[str]:
+        """What the reader skipped, in words for the admin."""
+        notes = []
+        if self.comment_lines:
+            notes.append(f"Skipped {self.comment_lines} comment line(s) starting with #.")
+        for info in self.walk.tables[: self.table]:
+            notes.append(f"Skipped {info.describe()}.")
+        if self.following is not None:
+            notes.append(
+                f"The file holds more tables after the one imported; the next is "
+                f"{self.following.describe()}. Pick it in the options to import it instead."
+            )
+        if self.walk.blank_rows:
+            notes.append(f"Skipped {self.walk.blank_rows} row(s) with every field empty.")
+        return notes

@@ -1,0 +1,17 @@
+"""Background work of the analytics app (DESIGN §2): tasks take ids and are idempotent."""
+
+from django.tasks import task
+
+from analytics.models import Dataset
+
+
+@task
+def import_dataset(dataset_id: int) -> dict[str, object]:
+    """Import a dataset's file; running it again gives the same rows once."""
+    from analytics.services import dataset_import
+
+    try:
+        dataset = dataset_import(dataset_id=dataset_id)
+    except Dataset.DoesNotExist:
+        return {"dataset": dataset_id, "status": "deleted"}
+    return {"dataset": dataset.pk, "status": dataset.status, "rows": dataset.row_count}
