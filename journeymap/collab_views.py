@@ -200,8 +200,8 @@ def comment_add(request: WorkspaceRequest, slug: str, kind: str, target_id: int)
         else:
             return _after_change(request, journey_map, kind, target_id, f"comment-{comment.pk}")
     if request.htmx:
-        return _thread(request, journey_map, kind, target_id, status=400, form=form)
-    return _comments_page(request, journey_map, 400, focus=(kind, target_id), form=form)
+        return _thread(request, journey_map, kind, target_id, status=422, form=form)
+    return _comments_page(request, journey_map, 422, focus=(kind, target_id), form=form)
 
 
 @require_http_methods(["GET", "POST"])
@@ -225,13 +225,13 @@ def comment_edit(request: WorkspaceRequest, slug: str, pk: int) -> HttpResponse:
                 form.add_error(None, error)
             else:
                 return _after_change(request, journey_map, kind, target_id, f"comment-{pk}")
-        status = 400
+        status = 422
     if request.htmx and status == 200:
         context = {"map": journey_map, "ws": journey_map.workspace.slug, "comment": comment}
         context.update(edit_form=form, **_display(request))
         return render(request, f"{PAGE}#comment_form", context)
     if request.htmx:  # the thread, with the form and its errors in place of the comment
-        return _thread(request, journey_map, kind, target_id, 400, editing=pk, edit_form=form)
+        return _thread(request, journey_map, kind, target_id, 422, editing=pk, edit_form=form)
     return _comments_page(
         request, journey_map, status, focus=(kind, target_id), editing=pk, edit_form=form
     )

@@ -154,7 +154,7 @@ def map_details_edit(request: WorkspaceRequest, slug: str) -> HttpResponse:
             if not request.htmx:
                 return redirect(journey_map)
             return render(request, f"{PAGE}#map_details", context)
-        status = 400
+        status = 422
     if not request.htmx:
         return _render_page(request, slug, status, editing="map", form=form)
     return render(request, f"{PAGE}#map_details_form", context, status=status)
@@ -233,7 +233,8 @@ def stage_part(request: WorkspaceRequest, pk: int, part: str) -> HttpResponse:
         return redirect(stage.map)
     if part == "emotion":
         return _emotion_lane(request, stage.map)
-    return render(request, f"{PAGE}#stage_{part}", _base_context(request, stage=stage))
+    context = _base_context(request, stage=stage, comment_counts=open_comment_counts(stage.map))
+    return render(request, f"{PAGE}#stage_{part}", context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -244,7 +245,9 @@ def stage_part_edit(request: WorkspaceRequest, pk: int, part: str) -> HttpRespon
         raise Http404("No such lane.")
     stage = _stage(request, pk, editable=True)
     form = stage_form_class(part)(request.POST or None, instance=stage)
-    context = _base_context(request, stage=stage, part=part, form=form)
+    context = _base_context(
+        request, stage=stage, part=part, form=form, comment_counts=open_comment_counts(stage.map)
+    )
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -270,10 +273,10 @@ def stage_part_edit(request: WorkspaceRequest, pk: int, part: str) -> HttpRespon
             if part == "emotion":
                 return _emotion_lane(request, stage.map)
             return render(request, f"{PAGE}#stage_{part}", context)
-        status = 400
+        status = 422
         if part == "emotion":
             if request.htmx:
-                return _emotion_lane(request, stage.map, status=400, stale_message=BAD_EMOTION)
+                return _emotion_lane(request, stage.map, status=422, stale_message=BAD_EMOTION)
             messages.error(request, BAD_EMOTION)  # the full page has no emotion form to show it
     if not request.htmx:
         return _render_page(
@@ -375,7 +378,9 @@ def _cell(
     request: WorkspaceRequest, kind: CardKind, stage: Stage, status: int = 200
 ) -> HttpResponse:
     stages = list(stage.map.stages.order_by("position", "id"))
-    context = _base_context(request, stage=stage, stages=stages)
+    context = _base_context(
+        request, stage=stage, stages=stages, comment_counts=open_comment_counts(stage.map)
+    )
     return render(request, f"{PAGE}#{kind.slug}_cell", context, status=status)
 
 
@@ -427,7 +432,7 @@ def card_edit(request: WorkspaceRequest, kind: str, pk: int) -> HttpResponse:
             if not request.htmx:
                 return redirect(card.stage.map)
             return render(request, f"{PAGE}#{card_kind.slug}_card", context)
-        status = 400
+        status = 422
     if not request.htmx:
         return _render_page(request, card.stage.map.slug, status, editing=f"{kind}-{pk}", form=form)
     return render(request, f"{PAGE}#card_form", context, status=status)
@@ -448,7 +453,7 @@ def card_add(request: WorkspaceRequest, pk: int, kind: str) -> HttpResponse:
             if not request.htmx:
                 return redirect(stage.map)
             return _cell(request, card_kind, stage)
-        status = 400
+        status = 422
     if not request.htmx:
         return _render_page(
             request, stage.map.slug, status, editing=f"{kind}-{stage.pk}-add", form=form

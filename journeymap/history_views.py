@@ -89,7 +89,7 @@ def _render_page(
             side_b = _side(request, journey_map, pick_b)
         except _Uncomparable as problem:
             compare_error = str(problem)
-            status = 400
+            status = 422
         else:
             diff = history.map_diff(side_a.data, side_b.data)
             comparison = {"a": side_a, "b": side_b, "diff": diff}
@@ -136,7 +136,7 @@ def snapshot_take(request: WorkspaceRequest, slug: str) -> HttpResponse:
         else:
             messages.success(request, f"Took snapshot “{snapshot.name}”.")
             return redirect("map_history", workspace=request.membership.workspace.slug, slug=slug)
-    return _render_page(request, journey_map, form=form, status=400)
+    return _render_page(request, journey_map, form=form, status=422)
 
 
 @require_GET
@@ -168,7 +168,7 @@ def snapshot_restore(request: WorkspaceRequest, slug: str, pk: int) -> HttpRespo
             f"Snapshot “{snapshot.name}” cannot be restored: its data is not a valid map "
             f"({problem}). The map was not changed.",
         )
-        return _render_page(request, journey_map, status=400)
+        return _render_page(request, journey_map, status=422)
     messages.success(
         request,
         f"Restored snapshot “{snapshot.name}”. What the map held before is kept as snapshot "

@@ -153,8 +153,8 @@ def test_an_empty_comment_is_refused_with_a_message(
         add_url(journey_map, "touchpoint", touchpoint.pk), {"body": "   "}, headers=HTMX
     )
 
-    assert response.status_code == 400
-    assertContains(response, "This field is required.", status_code=400)
+    assert response.status_code == 422
+    assertContains(response, "This field is required.", status_code=422)
     assert not Comment.objects.exists()
 
 
@@ -187,7 +187,7 @@ def test_editing_works_without_javascript_too(
 
     assertContains(form, f'<textarea name="body" id="comment-edit-{comment.pk}"')
     assertContains(form, "First draft</textarea>")
-    assertContains(refused, "This field is required.", status_code=400)
+    assertContains(refused, "This field is required.", status_code=422)
     assertRedirects(
         saved,
         url("map_comments", journey_map) + f"?on=touchpoint-{touchpoint.pk}#comment-{comment.pk}",

@@ -284,10 +284,10 @@ def test_bad_map_details_are_refused_with_the_errors(ws_editor_client, board, ht
         url("map_details_edit", "spring-sale"), data, headers=HTMX if htmx else {}
     )
 
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert is_fragment(response) == htmx
-    assertContains(response, REQUIRED, status_code=400)
-    assertContains(response, "greater than or equal to 1", status_code=400)
+    assertContains(response, REQUIRED, status_code=422)
+    assertContains(response, "greater than or equal to 1", status_code=422)
     board.journey_map.refresh_from_db()
     assert board.journey_map.name == "Spring sale"
     assert board.journey_map.conversion_window_days == 30
@@ -462,7 +462,7 @@ def test_a_stage_without_a_name_is_refused(ws_editor_client, board, htmx) -> Non
         url("stage_part_edit", board.awareness.pk, "head"), data, headers=HTMX if htmx else {}
     )
 
-    assertContains(response, REQUIRED, status_code=400)
+    assertContains(response, REQUIRED, status_code=422)
     assert is_fragment(response) == htmx
     board.awareness.refresh_from_db()
     assert board.awareness.name == "Awareness" and board.awareness.version == 1
@@ -502,9 +502,9 @@ def test_an_emotion_outside_minus_two_to_two_is_refused(ws_editor_client, board,
         url("stage_part_edit", board.awareness.pk, "emotion"), data, headers=HTMX
     )
 
-    assertContains(response, BAD_EMOTION, status_code=400)
+    assertContains(response, BAD_EMOTION, status_code=422)
     assertContains(
-        response, f'id="stage-{board.awareness.pk}-emotion" data-emotion="1"', status_code=400
+        response, f'id="stage-{board.awareness.pk}-emotion" data-emotion="1"', status_code=422
     )
     board.awareness.refresh_from_db()
     assert board.awareness.emotion == 1 and board.awareness.version == 1
@@ -516,7 +516,7 @@ def test_an_emotion_outside_the_scale_is_refused_without_htmx(ws_editor_client, 
 
     response = ws_editor_client.post(url("stage_part_edit", board.awareness.pk, "emotion"), data)
 
-    assertContains(response, BAD_EMOTION, status_code=400)
+    assertContains(response, BAD_EMOTION, status_code=422)
     assert not is_fragment(response)
     board.awareness.refresh_from_db()
     assert board.awareness.emotion == 1
@@ -725,8 +725,8 @@ def test_a_new_card_without_its_title_is_refused(ws_editor_client, board, kind, 
         url("card_add", board.purchase.pk, kind), data, headers=HTMX if htmx else {}
     )
 
-    assertContains(response, REQUIRED, status_code=400)
-    assertContains(response, f"New {CARD_KINDS[kind].label}", status_code=400)
+    assertContains(response, REQUIRED, status_code=422)
+    assertContains(response, f"New {CARD_KINDS[kind].label}", status_code=422)
     assert is_fragment(response) == htmx
     assert not cards_of(board.purchase, kind).exists()
     assert not board.journey_map.changes.exists()
@@ -791,8 +791,8 @@ def test_an_edited_card_without_its_title_is_refused(ws_editor_client, board, ki
         url("card_edit", kind, card.pk), data, headers=HTMX if htmx else {}
     )
 
-    assertContains(response, REQUIRED, status_code=400)
-    assertContains(response, f'id="{kind}-{card.pk}"', status_code=400)
+    assertContains(response, REQUIRED, status_code=422)
+    assertContains(response, f'id="{kind}-{card.pk}"', status_code=422)
     assert is_fragment(response) == htmx
     assert stored(card) == before and card.version == 1
 
@@ -965,7 +965,7 @@ def test_a_pain_point_refuses_a_touchpoint_of_another_stage(ws_editor_client, bo
 
     response = ws_editor_client.post(target, data, headers=HTMX)
 
-    assertContains(response, "Select a valid choice", status_code=400)
+    assertContains(response, "Select a valid choice", status_code=422)
     assert not PainPoint.objects.filter(touchpoint=board.product_page).exists()
     assert PainPoint.objects.count() == 1
 
@@ -994,7 +994,7 @@ def test_an_opportunity_refuses_a_pain_point_of_another_stage(ws_editor_client, 
 
     response = ws_editor_client.post(target, data, headers=HTMX)
 
-    assertContains(response, "Select a valid choice", status_code=400)
+    assertContains(response, "Select a valid choice", status_code=422)
     assert not Opportunity.objects.filter(pain_point=elsewhere).exists()
     board.lighter_ads.refresh_from_db()
     assert board.lighter_ads.pain_point == board.slow_ads
@@ -1044,7 +1044,7 @@ def test_an_empty_rule_means_not_measured(ws_editor_client, board) -> None:
 def test_a_bad_rule_is_refused_with_where_it_is_wrong(ws_editor_client, board, rule, message):
     response = save_rule(ws_editor_client, board, rule)
 
-    assertContains(response, message, status_code=400)
+    assertContains(response, message, status_code=422)
     board.instagram.refresh_from_db()
     assert board.instagram.rule is None and board.instagram.name == "Instagram ads"
 
@@ -1056,7 +1056,7 @@ def test_a_new_touchpoint_with_a_bad_rule_is_not_created(ws_editor_client, board
         url("card_add", board.purchase.pk, "touchpoint"), data, headers=HTMX
     )
 
-    assertContains(response, "rule.any[0].field", status_code=400)
+    assertContains(response, "rule.any[0].field", status_code=422)
     assert not board.purchase.touchpoints.exists()
 
 

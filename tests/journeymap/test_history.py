@@ -128,7 +128,7 @@ def test_an_editor_takes_a_snapshot_from_the_history_page(ws_editor_client, boar
 def test_a_snapshot_needs_a_name(ws_editor_client, board) -> None:
     response = ws_editor_client.post(url("snapshot_take"), {"name": " ", "kind": "as_is"})
 
-    assertContains(response, "This field is required.", status_code=400)
+    assertContains(response, "This field is required.", status_code=422)
     assert not Snapshot.objects.exists()
     assert not MapChange.objects.exists()
 
@@ -267,9 +267,9 @@ def test_the_page_explains_a_refused_restore(ws_editor_client, board) -> None:
 
     response = ws_editor_client.post(url("snapshot_restore", snapshot.pk))
 
-    assertContains(response, "Snapshot “Launch” cannot be restored", status_code=400)
-    assertContains(response, "stages[0].kind", status_code=400)
-    assertContains(response, "The map was not changed.", status_code=400)
+    assertContains(response, "Snapshot “Launch” cannot be restored", status_code=422)
+    assertContains(response, "stages[0].kind", status_code=422)
+    assertContains(response, "The map was not changed.", status_code=422)
     assert map_export(JourneyMap.objects.get(pk=board.journey_map.pk)) == before
 
 
@@ -620,6 +620,6 @@ def test_a_corrupted_snapshot_is_not_compared_but_explained(ws_viewer_client, bo
 
     response = ws_viewer_client.get(url("map_history"), {"a": snapshot.pk, "b": "current"})
 
-    assertContains(response, "Snapshot “Launch” cannot be compared", status_code=400)
-    assertContains(response, "stages[1].touchpoints: must be a list", status_code=400)
-    assertNotContains(response, 'class="diff"', status_code=400)
+    assertContains(response, "Snapshot “Launch” cannot be compared", status_code=422)
+    assertContains(response, "stages[1].touchpoints: must be a list", status_code=422)
+    assertNotContains(response, 'class="diff"', status_code=422)
