@@ -89,7 +89,8 @@ def test_drag_a_touchpoint_to_another_stage(browser, live_server, demo):
         handle.drag_to(target)
     assert moved_response.value.status == 200
 
-    expect(page.locator(f"#cell-touchpoint-{consideration.pk} #touchpoint-{moved.pk}")).to_be_visible()
+    in_target = f"#cell-touchpoint-{consideration.pk} #touchpoint-{moved.pk}"
+    expect(page.locator(in_target)).to_be_visible()
     assert_not_reloaded(page)
     moved.refresh_from_db()
     assert moved.stage_id == consideration.pk
@@ -97,7 +98,7 @@ def test_drag_a_touchpoint_to_another_stage(browser, live_server, demo):
         range(1, consideration.touchpoints.count() + 1)
     )
     page.reload()
-    expect(page.locator(f"#cell-touchpoint-{consideration.pk} #touchpoint-{moved.pk}")).to_be_visible()
+    expect(page.locator(in_target)).to_be_visible()
 
 
 def test_keyboard_move_buttons_move_a_touchpoint(browser, live_server, demo):
@@ -112,7 +113,8 @@ def test_keyboard_move_buttons_move_a_touchpoint(browser, live_server, demo):
     with page.expect_response(lambda response: "/move/" in response.url):
         page.keyboard.press("Enter")
 
-    expect(page.locator(f"#cell-touchpoint-{consideration.pk} #touchpoint-{moved.pk}")).to_be_visible()
+    in_target = f"#cell-touchpoint-{consideration.pk} #touchpoint-{moved.pk}"
+    expect(page.locator(in_target)).to_be_visible()
     moved.refresh_from_db()
     assert moved.stage_id == consideration.pk
 
@@ -148,8 +150,9 @@ def test_a_stale_save_from_a_second_tab_is_refused_visibly(browser, live_server,
         ).click()
         expect(page.locator(f"#touchpoint-{touchpoint.pk} form.editing")).to_be_visible()
 
-    second.locator(f"#touchpoint-{touchpoint.pk}").get_by_label("Name").fill("Saved by the second tab")
-    second.locator(f"#touchpoint-{touchpoint.pk}").get_by_role("button", name="Save").click()
+    theirs = second.locator(f"#touchpoint-{touchpoint.pk}")
+    theirs.get_by_label("Name").fill("Saved by the second tab")
+    theirs.get_by_role("button", name="Save").click()
     expect(second.locator(f"#touchpoint-{touchpoint.pk} .card-title")).to_have_text(
         "Saved by the second tab"
     )
