@@ -20,7 +20,7 @@ from django.core.files import File
 from django.db import transaction
 
 from analytics.importing import pipeline, sources, transform
-from analytics.importing.detection import FORMAT_KINDS, propose
+from analytics.importing.detection import FORMAT_KINDS, date_formats_for, propose
 from analytics.importing.errors import ImportRefused
 from analytics.importing.fields import EXTRA, FIELDS_BY_KIND
 from analytics.importing.sniffing import describe_options, read_sample, sniff
@@ -81,6 +81,7 @@ class Preview:
     problems: list[Problem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was skipped or assumed
     tables: list[str] = field(default_factory=list)  # the tables found, to pick one by index
+    errors: list[str] = field(default_factory=list)  # why the mapping cannot be imported yet
 
 
 def _hash_and_count(file: File) -> tuple[str, int, int]:
@@ -188,13 +189,30 @@ def dataset_preview(
         source_format = options["format"]
         kind = FORMAT_KINDS[source_format]
     mapping = pipeline.complete_mapping(mapping, sample.columns)
-    plan = transform.compile_plan(
+    formats, _notes = date_formats_for(sample, mapping, options.get("date_formats") or {})
+    options = {**options, "date_formats": formats}
+    preview = Preview(
         kind=kind,
         source_format=source_format,
         columns=sample.columns,
         mapping=mapping,
         options=options,
+        fields=[],
+        rows=[],
+        notes=[describe_options(options), *sample.notes],
+        tables=[info.describe() for info in sample.tables],
     )
+    try:
+        plan = transform.compile_plan(
+            kind=kind,
+            source_format=source_format,
+            columns=sample.columns,
+            mapping=mapping,
+            options=options,
+        )
+    except ValidationError as error:
+        preview.errors = list(error.messages)
+        return preview
     records, lines = sample.rows[: max(1, rows)], sample.lines[: max(1, rows)]
     frame, problems = transform.make_frame(records, lines, sample.columns)
     canonical, more = transform.transform(plan, frame)
@@ -208,18 +226,10 @@ def dataset_preview(
             if isinstance(row.get(name), str):
                 row[name] = json.loads(row[name])
         out_rows.append(row)
-    return Preview(
-        kind=kind,
-        source_format=source_format,
-        columns=sample.columns,
-        mapping=mapping,
-        options=options,
-        fields=shown,
-        rows=out_rows,
-        problems=[Problem(*problem) for problem in sorted(problems + more)],
-        notes=[describe_options(options), *sample.notes],
-        tables=[info.describe() for info in sample.tables],
-    )
+    preview.fields = shown
+    preview.rows = out_rows
+    preview.problems = [Problem(*problem) for problem in sorted(problems + more)]
+    return preview
 
 
 def dataset_configure(
@@ -252,6 +262,8 @@ def dataset_configure(
             f"{', '.join(FIELDS_BY_KIND[kind])} (or extra, or ignore)."
         )
     mapping = pipeline.complete_mapping(mapping, sample.columns)
+    formats, notes = date_formats_for(sample, mapping, options.get("date_formats") or {})
+    options["date_formats"] = formats
     transform.compile_plan(
         kind=kind,
         source_format=source_format,
@@ -265,8 +277,10 @@ def dataset_configure(
     dataset.source_format = source_format
     dataset.status = DatasetStatus.PENDING
     dataset.error_message = ""
+    dataset.notes = list(dict.fromkeys([*dataset.notes, *notes]))
     dataset.save(
         update_fields=[
+            "notes",
             "options",
             "column_mapping",
             "kind",

@@ -294,7 +294,7 @@ DIMENSION_NAME = re.compile(r"(date|day|hour|week|month|year|index|_id$|^id$|cod
 # Shopify columns that hold personal data other than the email: never stored.
 SHOPIFY_PERSONAL = re.compile(
     r"^(billing|shipping) (name|street|address1|address2|company|phone|zip)$|^phone$|^notes$"
-    r"|^note attributes$|^payment reference|^payment id$|^device id$",
+    r"|^payment reference|^payment id$|^device id$",
     re.IGNORECASE,
 )
 
@@ -370,7 +370,7 @@ def _survey_score_column(sample: Sample) -> str:
             continue
         numbers, _invalid = parse_numbers(_series(_column_values(sample, column)))
         valid = numbers.dropna()
-        if len(valid) and ((valid >= 0) & (valid <= 10)).mean() >= 0.8:
+        if len(valid) and ((valid >= 0) & (valid <= 10)).mean() >= 0.6:
             return column
     return ""
 
@@ -438,6 +438,7 @@ def _propose_events(
 ) -> dict[str, str]:
     columns = list(sample.columns)
     virtual = [key for column in json_keys for key in json_keys[column]]
+    plain = [column for column in columns if column not in json_keys]
     mapping = {column: EXTRA for column in columns}
     synonyms = dict(EVENT_SYNONYMS)
     if source_format == "shopify-orders":
@@ -463,9 +464,17 @@ def _propose_events(
     elif source_format == "ga4-bigquery":
         synonyms["user_id"] = ("user_pseudo_id", "user_id")
         synonyms["timestamp"] = ("event_timestamp",)
-        proposed = _propose(columns + virtual, synonyms, set())
+        proposed = _propose(plain + virtual, synonyms, set())
+    elif source_format == "segment":
+        # Identified users keep their anonymous id, so a visitor stays one user after login;
+        # server-side events without one fall back to user_id.
+        synonyms["user_id"] = ("anonymous_id",)
+        proposed = _propose(plain + virtual, synonyms, set())
+        for column in columns:
+            if normalise(column) == "user_id":
+                proposed[column] = "user_id"
     else:
-        proposed = _propose(columns + virtual, synonyms, set())
+        proposed = _propose(plain + virtual, synonyms, set())
     if source_format == "purchase-log":
         proposed = _propose_headerless(sample)
         options["constant_event"] = "purchase"
@@ -562,6 +571,22 @@ def _propose_aggregate(sample: Sample, options: dict[str, Any]) -> dict[str, str
             used.add(target)
         mapping[column] = target
     return mapping
+
+
+def date_formats_for(
+    sample: Sample, mapping: dict[str, str], known: dict[str, str]
+) -> tuple[dict[str, str], list[str]]:
+    """Date formats for the mapped date columns, detecting those not known yet; and notes."""
+    notes: list[str] = []
+    todo = {source: target for source, target in mapping.items() if source not in known}
+    found = _date_formats(sample, todo, json_sources(sample) if todo else {}, notes)
+    wanted = {
+        source
+        for source, target in mapping.items()
+        if target in ("timestamp", "responded_at", "date")
+    }
+    formats = {source: text for source, text in {**known, **found}.items() if source in wanted}
+    return formats, notes
 
 
 def _date_formats(

@@ -21,10 +21,12 @@ def imported(workspace, content: bytes | str, name: str = "export.csv", **config
     """Upload, optionally reconfigure, and import synchronously; the dataset afterwards."""
     dataset = upload(workspace, content, name).dataset
     if configure:
+        options = configure.get("options", {})
+        preview = services.dataset_preview(dataset=dataset, options=options)
         services.dataset_configure(
             dataset=dataset,
-            options=configure.get("options", {}),
-            mapping=configure.get("mapping", dataset.column_mapping),
+            options=preview.options,
+            mapping={**preview.mapping, **configure.get("mapping", {})},
         )
     return services.dataset_import(dataset_id=dataset.pk)
 
