@@ -235,7 +235,10 @@ def dataset_preview(
 def dataset_configure(
     *, dataset: Dataset, options: dict[str, Any], mapping: dict[str, str]
 ) -> Dataset:
-    """Validate and save how the file is read and mapped; ValidationError names the problem."""
+    """Validate and save how the file is read and mapped; ValidationError names the problem.
+
+    `mapping` may name only the columns to change; the others keep their stored target.
+    """
     if dataset.status not in (DatasetStatus.PENDING, DatasetStatus.FAILED):
         raise ValidationError("Only a dataset that is not imported yet can be remapped.")
     options = {**dataset.options, **options}
@@ -255,6 +258,8 @@ def dataset_configure(
             sample = read_sample(raw, options)
     except ImportRefused as refusal:
         raise ValidationError(refusal.message) from None
+    stored = {c: t for c, t in dataset.column_mapping.items() if c in sample.columns}
+    mapping = {**stored, **mapping}
     unknown = sorted(set(mapping.values()) - set(FIELDS_BY_KIND[kind]) - {EXTRA, "ignore"})
     if unknown:
         raise ValidationError(
