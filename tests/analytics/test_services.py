@@ -1,4 +1,4 @@
-"""The dataset services: upload, refusals, duplicates, configure, preview, import, delete, attach."""
+"""The dataset services: upload, refusals, duplicates, mapping, preview, import, delete, attach."""
 
 import gzip
 import io
