@@ -111,7 +111,9 @@ def looks_numeric(values: Iterable[str], decimal: str = ".") -> float:
 
 # -- dates -------------------------------------------------------------------------------------
 
-EPOCH_UNITS = (("s", 1e11), ("ms", 1e14), ("us", 1e17), ("ns", float("inf")))
+# The largest unit that puts a column's typical value between 1970 and 2200 is its unit.
+EPOCH_UNITS = (("s", 1), ("ms", 1e3), ("us", 1e6), ("ns", 1e9))
+SECONDS_PER_YEAR = 365.25 * 24 * 3600
 SLASHED = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2}|\d{4})(?:[ T,]+(.*))?$")
 COMPACT_DATE = re.compile(r"^(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])$")
 ISO_START = re.compile(r"^\s*\d{4}-\d{1,2}-\d{1,2}")
@@ -147,8 +149,11 @@ def detect_date_format(values: Iterable[str]) -> tuple[DateFormat | None, bool]:
         magnitude = float(np.median([float(value) for value in numeric]))
         if magnitude < 1e8:  # 1973 in seconds: smaller numbers are not timestamps
             return None, False
-        unit = next(unit for unit, limit in EPOCH_UNITS if magnitude < limit)
-        return DateFormat("epoch", unit), False
+        for unit, per_second in EPOCH_UNITS:
+            year = 1970 + magnitude / per_second / SECONDS_PER_YEAR
+            if 1970 <= year <= 2200:
+                return DateFormat("epoch", unit), False
+        return None, False
     if sum(1 for value in present if ISO_START.match(value)) >= 0.9 * len(present):
         return DateFormat("iso"), False
     slashed = [SLASHED.match(value) for value in present]
