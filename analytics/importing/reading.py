@@ -57,7 +57,11 @@ def _is_comment(record: list[str]) -> bool:
 
 
 def _is_blank(record: list[str]) -> bool:
-    return not record or all(not cell.strip() for cell in record)
+    if not record:
+        return True
+    if record[0] and not record[0].isspace():
+        return False
+    return all(not cell or cell.isspace() for cell in record)
 
 
 @dataclass

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from typing import IO, BinaryIO
 
 from django.conf import settings
+from django.core.files.base import File as DjangoFile
 
 from analytics.importing.errors import ImportRefused
 
@@ -139,6 +140,10 @@ def open_binary(raw: BinaryIO) -> Iterator[tuple[BinaryIO, str, str]]:
                     f"The zip file is damaged ({error}). Compress the CSV again."
                 ) from None
         return
+    # Django's File wrappers answer every `closed` check of a TextIOWrapper in Python: hand the
+    # real file object over when there is one.
+    while isinstance(raw, DjangoFile) and getattr(raw, "file", None) is not None:
+        raw = raw.file
     yield raw, "", ""
 
 

@@ -296,8 +296,15 @@ def json_objects(columns: dict[str, pd.Series], index: pd.Index) -> pd.Series:
     return objects.where(parts.ne(""), None)
 
 
-def _extra(plan: Plan, frame: pd.DataFrame, cells: JsonCells | None, used: set[str]) -> pd.Series:
+def _extra(
+    plan: Plan,
+    frame: pd.DataFrame,
+    cells: JsonCells | None,
+    used: set[str],
+    also: dict[str, pd.Series] | None = None,
+) -> pd.Series:
     columns = {column: frame[column].str.strip() for column in plan.extra_columns}
+    columns.update(also or {})
     if cells is None:
         return json_objects(columns, frame.index)
     ignored = {source for source, target in plan.mapping.items() if target == F.IGNORE}
@@ -436,26 +443,15 @@ def transform_events(plan: Plan, frame: pd.DataFrame) -> tuple[pd.DataFrame, lis
         out["revenue"] = revenue.where(counts & revenue.notna(), 0.0).astype("float64")
 
     used = {source for sources in plan.sources.values() for source in sources}
-    extra = _extra(plan, frame, cells, used)
+    also = {}
     if plan.revenue_events is not None and raw_revenue is not None:
         # The price of the other events is kept, as a property, for rules on it.
-        extra = _add_property(extra, plan.sources["revenue"][0], raw_revenue)
+        also[plan.sources["revenue"][0]] = raw_revenue
+    extra = _extra(plan, frame, cells, used, also)
     out["extra"] = extra
     out = out[~rejected.to_numpy()]
     out.insert(0, "line", out.index.to_numpy())
     return out.reset_index(drop=True)[EVENT_COLUMNS], problems
-
-
-def _add_property(extra: pd.Series, name: str, values: pd.Series) -> pd.Series:
-    texts = []
-    for current, value in zip(extra, values, strict=True):
-        if not value:
-            texts.append(current)
-            continue
-        data = json.loads(current) if current else {}
-        data.setdefault(name, value)
-        texts.append(json.dumps(data, ensure_ascii=False))
-    return pd.Series(texts, index=extra.index, dtype="object")
 
 
 def order_key(plan: Plan, frame: pd.DataFrame) -> pd.Series:
