@@ -175,20 +175,24 @@ def _stage_chunk(
 ) -> None:
     rows, more = transform.transform(plan, frame)
     problems = sorted(problems + more)
+    facts, rows.attrs = dict(rows.attrs), {}
     stage.append(rows)
     result.rows += len(rows)
-    result.totals_rows += rows.attrs.get("totals_rows", 0)
+    result.totals_rows += facts.get("totals_rows", 0)
     for line, column, value, reason in problems:
         report.writerow([line, safe_cell(column), safe_cell(value), safe_cell(reason)])
         result.reasons[reason.split(" (")[0]] += 1
     result.rejected += len({problem[0] for problem in problems})
     stamp_column = {"events": "timestamp", "survey": "responded_at"}.get(plan.kind)
+    span = facts.get("span")
     if stamp_column and len(rows):
         stamps = rows[stamp_column].dropna()
         if len(stamps):
-            low, high = stamps.min().to_pydatetime(), stamps.max().to_pydatetime()
-            result.first = low if result.first is None else min(result.first, low)
-            result.last = high if result.last is None else max(result.last, high)
+            span = (stamps.min(), stamps.max())
+    if span is not None:
+        low, high = span[0].to_pydatetime(), span[1].to_pydatetime()
+        result.first = low if result.first is None else min(result.first, low)
+        result.last = high if result.last is None else max(result.last, high)
 
 
 # -- the whole import --------------------------------------------------------------------------

@@ -392,9 +392,11 @@ def transform_events(plan: Plan, frame: pd.DataFrame) -> tuple[pd.DataFrame, lis
     user = _text(frame, cells, plan.sources.get("user_id", []))
     user = _empty(frame) if user is None else user
     emails = user.str.contains("@", regex=False)
+    hashed = None
     if emails.any():
         user = user.copy()
         user[emails] = [email_hash(value) for value in user[emails]]
+        hashed = user.where(emails, "")
     session = _text(frame, cells, plan.sources.get("session_id", []))
     session = _empty(frame) if session is None else session
     nobody = user.eq("") & session.eq("")
@@ -444,6 +446,8 @@ def transform_events(plan: Plan, frame: pd.DataFrame) -> tuple[pd.DataFrame, lis
 
     used = {source for sources in plan.sources.values() for source in sources}
     also = {}
+    if hashed is not None:
+        also["email_hash"] = hashed  # the email itself is never stored
     if plan.revenue_events is not None and raw_revenue is not None:
         # The price of the other events is kept, as a property, for rules on it.
         also[plan.sources["revenue"][0]] = raw_revenue
@@ -601,6 +605,10 @@ def transform_aggregate(plan: Plan, frame: pd.DataFrame) -> tuple[pd.DataFrame, 
         rows.append((int(line), json.dumps(dimensions, ensure_ascii=False), json.dumps(metrics)))
     out = pd.DataFrame(rows, columns=AGGREGATE_COLUMNS)
     out.attrs["totals_rows"] = totals
+    spans = [values.dropna() for values in dates.values()]
+    spans = [values for values in spans if len(values)]
+    if spans:
+        out.attrs["span"] = (min(v.min() for v in spans), max(v.max() for v in spans))
     return out, problems
 
 

@@ -324,6 +324,7 @@ def test_shopify_orders_fold_line_items_into_one_purchase_per_order(workspace):
     )
     assert first[5] == email_hash("jane@example.com")
     extra = first[6]
+    assert extra["email_hash"] == email_hash("jane@example.com")
     assert extra["Lineitem name"] == "Blue mug; Red mug"
     assert extra["Lineitem quantity"] == "3"
     assert extra["Note Attributes"] == "landing_page: /mugs\nreferrer: https://www.google.com/"
@@ -420,6 +421,7 @@ def test_the_second_table_of_a_ua_export_can_be_picked(workspace):
     assert [(row.dimensions, row.metrics) for row in rows] == [
         ({"date": "2015-04-16"}, {"sessions": 3215.0})
     ]
+    assert dataset.first_timestamp == dataset.last_timestamp == datetime(2015, 4, 16, tzinfo=UTC)
     assert any("Skipped table 1" in note for note in dataset.notes)
 
 
