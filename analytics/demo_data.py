@@ -6,8 +6,15 @@ figures are computed exactly as a customer's would be. The same seed always give
 
 import csv
 import random
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from journeymap.models import JourneyMap
 
 EVENT_COLUMNS = [
     "timestamp",
@@ -222,3 +229,50 @@ def write_demo_survey(path: Path, *, responses: int = 400, days: int = 100, seed
                 [f"u{rng.randint(1, 8000):05d}", day.date().isoformat(), score, comment]
             )
     return responses
+
+
+DEMO_EVENTS_NAME = "Demo shop events"
+DEMO_SURVEY_NAME = "Demo shop NPS survey"
+
+
+def demo_datasets_load(*, journey_map: "JourneyMap", user: "AbstractBaseUser | None") -> list[str]:
+    """Import the demo event log and survey (once) and attach them to the map; say what was new.
+
+    The files are generated deterministically, so their content hash finds an earlier import of
+    them: running this again imports nothing and leaves the same rows.
+    """
+    from django.core.files import File
+
+    from analytics.models import Dataset, DatasetStatus
+    from analytics.services import dataset_attach, dataset_import, dataset_upload
+
+    created = []
+    with tempfile.TemporaryDirectory() as folder:
+        for name, filename, write in (
+            (DEMO_EVENTS_NAME, "demo-shop-events.csv", write_demo_events),
+            (DEMO_SURVEY_NAME, "demo-shop-nps.csv", write_demo_survey),
+        ):
+            path = Path(folder) / filename
+            write(path)
+            with path.open("rb") as handle:
+                upload = dataset_upload(
+                    workspace=journey_map.workspace,
+                    user=user,
+                    file=File(handle, filename),
+                    name=name,
+                )
+            dataset = upload.dataset
+            if not upload.duplicate:
+                # An earlier run that died half-way left a dataset that never became ready.
+                Dataset.objects.filter(
+                    workspace=journey_map.workspace, name=name, content_hash=dataset.content_hash
+                ).exclude(pk=dataset.pk).exclude(status=DatasetStatus.READY).delete()
+                dataset = dataset_import(dataset_id=dataset.pk)
+                if dataset.status != DatasetStatus.READY:
+                    raise RuntimeError(
+                        f"The demo dataset {name} did not import: {dataset.error_message}"
+                    )
+                created.append(f"dataset {name} ({dataset.row_count:,} rows)")
+            if not journey_map.datasets.filter(pk=dataset.pk).exists():
+                dataset_attach(dataset=dataset, journey_map=journey_map)
+    return created

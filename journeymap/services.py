@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.materialise import NEUTRAL_ACTIONS, request_recompute
 from journeymap.mapjson import SCHEMA, map_export, map_import, parse_map_json, slug_from_name
 from journeymap.models import JourneyMap, MapChange, Membership, Workspace, slug_validator
 from journeymap.scoping import Role
@@ -74,6 +75,8 @@ def map_record_change(
     journey_map.updated_at = timezone.now()
     JourneyMap.objects.filter(pk=journey_map.pk).update(updated_at=journey_map.updated_at)
     MapChange.objects.create(map=journey_map, user=user, action=action, summary=summary[:300])
+    if action not in NEUTRAL_ACTIONS:  # stages, rules, window, personas: the figures move
+        request_recompute(journey_map=journey_map)
 
 
 def map_create(
@@ -254,8 +257,11 @@ def demo_load() -> DemoLoaded:
             journey_map = map_import(data=data, workspace=workspace, user=user)
             created.append(f"map {journey_map.slug}")
 
-        # The demo event dataset (DESIGN §8) arrives with the analytics import: generate it and
-        # attach it to `journey_map` here, just as idempotently.
+    # The analytics import keeps its own transactions (progress is committed as it goes), so the
+    # demo's datasets are imported after the map exists, just as idempotently.
+    from analytics.demo_data import demo_datasets_load
+
+    created += demo_datasets_load(journey_map=journey_map, user=user)
     return DemoLoaded(workspace, user, journey_map, created)
 
 
