@@ -16,19 +16,22 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from pytest_django.asserts import assertContains
 
-from journeymap.models import JourneyMap, MapChange, Membership
+from journeymap import collab, history
+from journeymap.models import Comment, JourneyMap, MapChange, Membership, ShareLink, Snapshot
 from journeymap.scoping import Role
+from personas import services as persona_services
 from personas.models import Persona
 from stages.models import Stage
 from tests import factories
 from tests.conftest import logged_in
+from tests.personas.images import image_bytes, upload
 from touchpoints.models import Touchpoint
 
 ANONYMOUS, VIEWER, EDITOR, ADMIN, OUTSIDER = "anonymous", "viewer", "editor", "admin", "outsider"
 VISITORS = (ANONYMOUS, VIEWER, EDITOR, ADMIN, OUTSIDER)
 
 # The URL names handled by their own tests below rather than by the matrix.
-NOT_IN_A_WORKSPACE = {"home", "login", "logout"}
+NOT_IN_A_WORKSPACE = {"home", "login", "logout", "shared_map"}
 
 
 @pytest.fixture(autouse=True)
@@ -38,20 +41,57 @@ def _fast_password_hashing(settings) -> None:
 
 @dataclass
 class Scene:
-    """Acme with a map, a member to act on and an outsider; Rival with its own map and admin."""
+    """Acme with a map, a member to act on and an outsider; Rival with its own map and admin.
+
+    Acme's map has a persona with a picture, a snapshot, an active share link, and comments on its
+    touchpoint: open and resolved ones by the viewer (Vera), and by another viewer (Tess), so
+    that "only the author" and "editors, admins or the author" each show in the matrix.
+    """
 
     clients: dict[str, Client]
     journey_map: JourneyMap
     awareness: Stage
     purchase: Stage
     touchpoint: Touchpoint
+    persona: Persona
     persona_off_the_map: Persona
     target: Membership
+    snapshot: Snapshot
+    share_link: ShareLink
+    viewer_comment: Comment
+    viewer_resolved: Comment
+    tess_comment: Comment
+    tess_resolved: Comment
     rival_map: JourneyMap
     rival_stage: Stage
     rival_touchpoint: Touchpoint
     rival_persona: Persona
+    rival_snapshot: Snapshot
+    rival_share_link: ShareLink
+    rival_comment: Comment
+    rival_resolved: Comment
     outsider_membership: Membership
+
+
+def with_avatar(persona: Persona) -> Persona:
+    return persona_services.persona_set_avatar(
+        persona=persona, expected_version=persona.version, upload=upload("me.png", image_bytes())
+    )
+
+
+def comment_on(
+    touchpoint: Touchpoint, membership: Membership, body: str, resolved: bool = False
+) -> Comment:
+    comment = collab.comment_add(
+        journey_map=touchpoint.stage.map,
+        kind="touchpoint",
+        target_id=touchpoint.pk,
+        membership=membership,
+        body=body,
+    )
+    if resolved:
+        collab.comment_set_resolved(comment=comment, membership=membership, resolved=True)
+    return comment
 
 
 @pytest.fixture
@@ -60,11 +100,16 @@ def scene(workspace, other_workspace, ws_admin, ws_editor, ws_viewer, outsider) 
     awareness = factories.make_stage(journey_map, "Awareness")
     purchase = factories.make_stage(journey_map, "Purchase")
     touchpoint = factories.make_touchpoint(awareness, "Instagram ads")
-    journey_map.personas.add(factories.make_persona(workspace, "Bargain hunter"))
+    persona = with_avatar(factories.make_persona(workspace, "Bargain hunter"))
+    journey_map.personas.add(persona)
     rival_map = factories.make_map(other_workspace, "Rival secret plan")
     rival_stage = factories.make_stage(rival_map, "Rival awareness")
+    rival_touchpoint = factories.make_touchpoint(rival_stage, "Rival billboard")
     tess = factories.make_member(workspace, Role.VIEWER, factories.make_user("tess"))
     factories.make_user("newcomer")
+    admin, viewer, tess_membership, outsider_membership = (
+        Membership.objects.get(user=user) for user in (ws_admin, ws_viewer, tess, outsider)
+    )
     return Scene(
         clients={
             ANONYMOUS: Client(),
@@ -77,18 +122,34 @@ def scene(workspace, other_workspace, ws_admin, ws_editor, ws_viewer, outsider) 
         awareness=awareness,
         purchase=purchase,
         touchpoint=touchpoint,
+        persona=persona,
         persona_off_the_map=factories.make_persona(workspace, "Gift buyer"),
-        target=Membership.objects.get(user=tess),
+        target=tess_membership,
+        snapshot=history.snapshot_take(journey_map=journey_map, user=ws_admin, name="As launched"),
+        share_link=collab.share_link_create(journey_map=journey_map, membership=admin),
+        viewer_comment=comment_on(touchpoint, viewer, "Vera: too pushy?"),
+        viewer_resolved=comment_on(touchpoint, viewer, "Vera: typo", resolved=True),
+        tess_comment=comment_on(touchpoint, tess_membership, "Tess: which audience?"),
+        tess_resolved=comment_on(touchpoint, tess_membership, "Tess: done", resolved=True),
         rival_map=rival_map,
         rival_stage=rival_stage,
-        rival_touchpoint=factories.make_touchpoint(rival_stage, "Rival billboard"),
-        rival_persona=factories.make_persona(other_workspace, "Rival persona"),
-        outsider_membership=Membership.objects.get(user=outsider),
+        rival_touchpoint=rival_touchpoint,
+        rival_persona=with_avatar(factories.make_persona(other_workspace, "Rival persona")),
+        rival_snapshot=history.snapshot_take(journey_map=rival_map, user=outsider, name="Rival v1"),
+        rival_share_link=collab.share_link_create(
+            journey_map=rival_map, membership=outsider_membership
+        ),
+        # By Mallory, so that as an admin of both workspaces she would be its author.
+        rival_comment=comment_on(rival_touchpoint, outsider_membership, "Rival: secret"),
+        rival_resolved=comment_on(
+            rival_touchpoint, outsider_membership, "Rival: done", resolved=True
+        ),
+        outsider_membership=outsider_membership,
     )
 
 
 def state() -> tuple:
-    """Everything a refused request must leave as it was."""
+    """Everything a refused request must leave as it was, and an accepted POST must change."""
     return (
         sorted(
             JourneyMap.objects.values_list(
@@ -104,9 +165,23 @@ def state() -> tuple:
                 "stage__map__slug", "stage__name", "position", "name", "version"
             )
         ),
-        sorted(Persona.objects.values_list("workspace__slug", "name")),
+        # Every edit of a persona, its picture included, raises its version.
+        sorted(Persona.objects.values_list("workspace__slug", "name", "version", "avatar")),
         sorted(
             JourneyMap.personas.through.objects.values_list("journeymap__slug", "persona__name")
+        ),
+        sorted(
+            (map_slug, kind, target_id, author, body, resolved_at is not None)
+            for map_slug, kind, target_id, author, body, resolved_at in Comment.objects.values_list(
+                "map__slug", "target_kind", "target_id", "author__username", "body", "resolved_at"
+            )
+        ),
+        sorted(Snapshot.objects.values_list("map__slug", "name", "kind", "note")),
+        sorted(
+            (map_slug, token, revoked_at is not None)
+            for map_slug, token, revoked_at in ShareLink.objects.values_list(
+                "map__slug", "token", "revoked_at"
+            )
         ),
         MapChange.objects.count(),
     )
@@ -157,6 +232,31 @@ def touchpoint_pk(scene: Scene) -> dict[str, Any]:
     return {"pk": scene.touchpoint.pk}
 
 
+def the_persona(scene: Scene) -> dict[str, Any]:
+    return {"pk": scene.persona.pk}
+
+
+def persona_goals(scene: Scene) -> dict[str, Any]:
+    return {"pk": scene.persona.pk, "section": "goals"}
+
+
+def the_snapshot(scene: Scene) -> dict[str, Any]:
+    return {"slug": scene.journey_map.slug, "pk": scene.snapshot.pk}
+
+
+def touchpoint_thread(scene: Scene) -> dict[str, Any]:
+    return {"slug": scene.journey_map.slug, "kind": "touchpoint", "target_id": scene.touchpoint.pk}
+
+
+def comment(name: str) -> Callable[[Scene], dict[str, Any]]:
+    """The URL arguments of one of the scene's comments, e.g. comment("viewer_comment")."""
+    return lambda scene: {"slug": scene.journey_map.slug, "pk": getattr(scene, name).pk}
+
+
+def the_share_link(scene: Scene) -> dict[str, Any]:
+    return {"slug": scene.journey_map.slug, "pk": scene.share_link.pk}
+
+
 # Real form data, so that a 200 or 302 is an honest success.
 def map_details_data(scene: Scene) -> dict[str, Any]:
     return {
@@ -188,6 +288,18 @@ def touchpoint_data(scene: Scene) -> dict[str, Any]:
     }
 
 
+def persona_goals_data(scene: Scene) -> dict[str, Any]:
+    return {"goals": "Pay less than last year", "version": version_of(scene.persona)}
+
+
+def snapshot_data(scene: Scene) -> dict[str, Any]:
+    return {"name": "Checkout redesign", "kind": "to_be", "note": "Where we aim"}
+
+
+def comment_data(scene: Scene) -> dict[str, Any]:
+    return {"body": "Should we test a carousel? @eddie"}
+
+
 @dataclass(frozen=True)
 class Row:
     """One URL and method; the status each visitor gets, in the order of VISITORS."""
@@ -198,9 +310,14 @@ class Row:
     kwargs: Callable[[Scene], dict[str, Any]] = field(default=lambda scene: {})
     data: Callable[[Scene], dict[str, Any]] = field(default=lambda scene: {})
     htmx: bool = False  # a region of a page, asked for the way the page's htmx asks for it
+    case: str = ""  # tells apart rows of one URL and method on different objects
 
     def url(self, scene: Scene) -> str:
         return reverse(self.url_name, kwargs={"workspace": "acme", **self.kwargs(scene)})
+
+    @property
+    def id(self) -> str:
+        return "-".join(part for part in (self.url_name, self.method, self.case) if part)
 
 
 NOT_ALLOWED = (405, 405, 405, 405, 405)  # the method is refused before anything else is looked at
@@ -209,6 +326,10 @@ EDITORS_PAGE = (302, 403, 200, 200, 404)
 EDITORS = (302, 403, 302, 302, 404)
 ADMINS_PAGE = (302, 403, 403, 200, 404)
 ADMINS_ACTION = (302, 403, 403, 302, 404)
+EVERY_MEMBER_ACTION = (302, 302, 302, 302, 404)  # commenting: viewers too (DESIGN §1)
+AUTHOR_PAGE = (302, 200, 403, 403, 404)  # the viewer's own comment: not even an admin edits it
+AUTHOR_ACTION = (302, 302, 403, 403, 404)
+NOBODY_ELSE = (302, 403, 403, 403, 404)  # another member's comment: no visitor is its author
 
 MATRIX = [
     # The maps list and its actions.
@@ -225,6 +346,8 @@ MATRIX = [
     Row("map_import", "post", EDITORS, data=lambda scene: {"file": good_map_file()}),
     Row("map_export", "get", EVERY_MEMBER, kwargs=map_slug),
     Row("map_export", "post", NOT_ALLOWED, kwargs=map_slug),
+    Row("map_export_csv", "get", EVERY_MEMBER, kwargs=map_slug),
+    Row("map_export_csv", "post", NOT_ALLOWED, kwargs=map_slug),
     Row("map_duplicate", "get", NOT_ALLOWED, kwargs=map_slug),
     Row("map_duplicate", "post", EDITORS, kwargs=map_slug),
     Row("map_archive", "get", NOT_ALLOWED, kwargs=map_slug),
@@ -298,9 +421,94 @@ MATRIX = [
         kwargs=touchpoint_pk,
         data=lambda scene: {"stage": scene.purchase.pk, "position": "1"},
     ),
-    # Personas.
+    # Personas: every member reads them (the picture too), editors create, edit and delete.
     Row("persona_list", "get", EVERY_MEMBER),
     Row("persona_list", "post", NOT_ALLOWED),
+    Row("persona_create", "get", EDITORS_PAGE),
+    Row(
+        "persona_create",
+        "post",
+        EDITORS,
+        data=lambda scene: {"name": "Night owl", "summary": "Shops after midnight"},
+    ),
+    Row("persona_detail", "get", EVERY_MEMBER, kwargs=the_persona),
+    Row("persona_detail", "post", NOT_ALLOWED, kwargs=the_persona),
+    Row("persona_avatar", "get", EVERY_MEMBER, kwargs=the_persona),
+    Row("persona_avatar", "post", NOT_ALLOWED, kwargs=the_persona),
+    Row("persona_section", "get", EVERY_MEMBER, kwargs=persona_goals, htmx=True),
+    Row("persona_section", "post", NOT_ALLOWED, kwargs=persona_goals),
+    Row("persona_section_edit", "get", EDITORS_PAGE, kwargs=persona_goals),
+    Row("persona_section_edit", "post", EDITORS, kwargs=persona_goals, data=persona_goals_data),
+    Row("persona_delete", "get", EDITORS_PAGE, kwargs=the_persona),
+    Row("persona_delete", "post", EDITORS, kwargs=the_persona),
+    # History: every member lists and downloads snapshots, editors take and restore them.
+    Row("map_history", "get", EVERY_MEMBER, kwargs=map_slug),
+    Row("map_history", "post", NOT_ALLOWED, kwargs=map_slug),
+    Row("snapshot_take", "get", NOT_ALLOWED, kwargs=map_slug),
+    Row("snapshot_take", "post", EDITORS, kwargs=map_slug, data=snapshot_data),
+    Row("snapshot_download", "get", EVERY_MEMBER, kwargs=the_snapshot),
+    Row("snapshot_download", "post", NOT_ALLOWED, kwargs=the_snapshot),
+    Row("snapshot_restore", "get", NOT_ALLOWED, kwargs=the_snapshot),
+    Row("snapshot_restore", "post", EDITORS, kwargs=the_snapshot),
+    # Comments: every member reads and comments, viewers included; only the author edits or
+    # deletes a comment; editors, admins and the author resolve or reopen it.
+    Row("map_comments", "get", EVERY_MEMBER, kwargs=map_slug),
+    Row("map_comments", "post", NOT_ALLOWED, kwargs=map_slug),
+    Row("comment_panel", "get", EVERY_MEMBER, kwargs=map_slug, htmx=True),
+    Row("comment_panel", "post", NOT_ALLOWED, kwargs=map_slug),
+    Row("comment_thread", "get", EVERY_MEMBER, kwargs=touchpoint_thread, htmx=True),
+    Row("comment_thread", "post", NOT_ALLOWED, kwargs=touchpoint_thread),
+    Row("comment_add", "get", NOT_ALLOWED, kwargs=touchpoint_thread),
+    Row("comment_add", "post", EVERY_MEMBER_ACTION, kwargs=touchpoint_thread, data=comment_data),
+    Row("comment_edit", "get", AUTHOR_PAGE, kwargs=comment("viewer_comment"), case="own"),
+    Row(
+        "comment_edit",
+        "post",
+        AUTHOR_ACTION,
+        kwargs=comment("viewer_comment"),
+        data=lambda scene: {"body": "Vera: too pushy, I think"},
+        case="own",
+    ),
+    Row("comment_edit", "get", NOBODY_ELSE, kwargs=comment("tess_comment"), case="tess"),
+    Row(
+        "comment_edit",
+        "post",
+        NOBODY_ELSE,
+        kwargs=comment("tess_comment"),
+        data=lambda scene: {"body": "Tess never wrote this"},
+        case="tess",
+    ),
+    Row("comment_delete", "get", NOT_ALLOWED, kwargs=comment("viewer_comment")),
+    Row("comment_delete", "post", AUTHOR_ACTION, kwargs=comment("viewer_comment"), case="own"),
+    Row("comment_delete", "post", NOBODY_ELSE, kwargs=comment("tess_comment"), case="tess"),
+    Row("comment_resolve", "get", NOT_ALLOWED, kwargs=comment("viewer_comment")),
+    Row(
+        "comment_resolve",
+        "post",
+        EVERY_MEMBER_ACTION,
+        kwargs=comment("viewer_comment"),
+        case="own",
+    ),
+    Row("comment_resolve", "post", EDITORS, kwargs=comment("tess_comment"), case="tess"),
+    Row("comment_reopen", "get", NOT_ALLOWED, kwargs=comment("viewer_resolved")),
+    Row(
+        "comment_reopen",
+        "post",
+        EVERY_MEMBER_ACTION,
+        kwargs=comment("viewer_resolved"),
+        case="own",
+    ),
+    Row("comment_reopen", "post", EDITORS, kwargs=comment("tess_resolved"), case="tess"),
+    # The activity feed.
+    Row("map_activity", "get", EVERY_MEMBER, kwargs=map_slug),
+    Row("map_activity", "post", NOT_ALLOWED, kwargs=map_slug),
+    # Share links: admins only.
+    Row("share_links", "get", ADMINS_PAGE, kwargs=map_slug),
+    Row("share_links", "post", NOT_ALLOWED, kwargs=map_slug),
+    Row("share_link_create", "get", NOT_ALLOWED, kwargs=map_slug),
+    Row("share_link_create", "post", ADMINS_ACTION, kwargs=map_slug),
+    Row("share_link_revoke", "get", NOT_ALLOWED, kwargs=the_share_link),
+    Row("share_link_revoke", "post", ADMINS_ACTION, kwargs=the_share_link),
     # Members.
     Row("member_list", "get", ADMINS_PAGE),
     Row(
@@ -319,6 +527,8 @@ MATRIX = [
     ),
     Row("member_remove", "get", NOT_ALLOWED, kwargs=target_pk),
     Row("member_remove", "post", ADMINS_ACTION, kwargs=target_pk),
+    # Analytics datasets (analytics/urls.py, not in the URLconf yet): admins only, so their pages
+    # are ADMINS_PAGE and their actions ADMINS_ACTION; rows go here once the URLs are included.
 ]
 
 
@@ -332,7 +542,7 @@ def send(client: Client, method: str, url: str, data: dict[str, Any], htmx: bool
 @pytest.mark.parametrize(
     ("row", "visitor", "expected"),
     [
-        pytest.param(row, visitor, expected, id=f"{row.url_name}-{row.method}-{visitor}")
+        pytest.param(row, visitor, expected, id=f"{row.id}-{visitor}")
         for row in MATRIX
         for visitor, expected in zip(VISITORS, row.statuses, strict=True)
     ],
@@ -399,6 +609,45 @@ def test_logout_is_refused_over_get(ws_admin_client) -> None:
     assert ws_admin_client.get(reverse("map_list", args=["acme"])).status_code == 200
 
 
+def test_a_shared_map_is_open_to_anonymous_visitors_with_an_active_link(scene: Scene) -> None:
+    before = state()
+
+    response = Client().get(reverse("shared_map", args=[scene.share_link.token]))
+
+    assertContains(response, "Launch")
+    assertContains(response, "Instagram ads")
+    assert state() == before
+
+
+def test_a_shared_map_is_read_only(scene: Scene) -> None:
+    before = state()
+
+    response = Client().post(reverse("shared_map", args=[scene.share_link.token]))
+
+    assert response.status_code == 405
+    assert state() == before
+
+
+@pytest.mark.parametrize("link", ["revoked", "unknown"])
+def test_a_revoked_or_unknown_share_link_is_not_found_even_for_a_member(
+    scene: Scene, link: str
+) -> None:
+    token = scene.share_link.token
+    if link == "revoked":
+        admin = Membership.objects.get(user__username="alice")
+        collab.share_link_revoke(share_link=scene.share_link, membership=admin)
+    else:
+        token = token[:-2] + ("xx" if not token.endswith("xx") else "yy")
+    before = state()
+
+    for visitor in (ANONYMOUS, VIEWER, ADMIN):
+        response = scene.clients[visitor].get(reverse("shared_map", args=[token]))
+
+        assertContains(response, "Not found", status_code=404)
+        assert "Launch" not in response.content.decode()
+    assert state() == before
+
+
 # --- objects of another workspace through my workspace's URL ----------------------------------
 
 
@@ -418,13 +667,67 @@ def rival_touchpoint(scene: Scene) -> dict[str, Any]:
     return {"kind": "touchpoint", "pk": scene.rival_touchpoint.pk}
 
 
+def rival_persona(scene: Scene) -> dict[str, Any]:
+    return {"pk": scene.rival_persona.pk}
+
+
+def rival_persona_goals(scene: Scene) -> dict[str, Any]:
+    return {"pk": scene.rival_persona.pk, "section": "goals"}
+
+
+def rival_snapshot_via_mine(scene: Scene) -> dict[str, Any]:
+    """Rival's snapshot addressed as a snapshot of Acme's map."""
+    return {"slug": scene.journey_map.slug, "pk": scene.rival_snapshot.pk}
+
+
+def rival_snapshot(scene: Scene) -> dict[str, Any]:
+    return {"slug": scene.rival_map.slug, "pk": scene.rival_snapshot.pk}
+
+
+def rival_thread_via_mine(scene: Scene) -> dict[str, Any]:
+    """Rival's touchpoint addressed as a card of Acme's map."""
+    return {
+        "slug": scene.journey_map.slug,
+        "kind": "touchpoint",
+        "target_id": scene.rival_touchpoint.pk,
+    }
+
+
+def rival_thread(scene: Scene) -> dict[str, Any]:
+    return {
+        "slug": scene.rival_map.slug,
+        "kind": "touchpoint",
+        "target_id": scene.rival_touchpoint.pk,
+    }
+
+
+def rival_comment_via_mine(name: str) -> Callable[[Scene], dict[str, Any]]:
+    """A comment of Rival's map addressed as a comment of Acme's map."""
+    return lambda scene: {"slug": scene.journey_map.slug, "pk": getattr(scene, name).pk}
+
+
+def rival_comment(scene: Scene) -> dict[str, Any]:
+    return {"slug": scene.rival_map.slug, "pk": scene.rival_comment.pk}
+
+
+def rival_share_link_via_mine(scene: Scene) -> dict[str, Any]:
+    return {"slug": scene.journey_map.slug, "pk": scene.rival_share_link.pk}
+
+
+def rival_share_link(scene: Scene) -> dict[str, Any]:
+    return {"slug": scene.rival_map.slug, "pk": scene.rival_share_link.pk}
+
+
 NOT_FOUND = (404, 404, 404, 404, 404)
 
-# Objects of Rival addressed through /w/acme/, or Rival ids slipped into Acme's forms. Every one is
-# asked by an admin of Acme, with data that would succeed on an object of Acme.
+# Objects of Rival addressed through /w/acme/ (its map's slug, or its object's id under Acme's map),
+# or Rival ids slipped into Acme's forms. Every one is asked by an admin of Acme, with data that
+# would succeed on an object of Acme.
 ELSEWHERE = [
+    # Maps and the map editor.
     Row("map_detail", "get", NOT_FOUND, kwargs=rival_slug),
     Row("map_export", "get", NOT_FOUND, kwargs=rival_slug),
+    Row("map_export_csv", "get", NOT_FOUND, kwargs=rival_slug),
     Row("map_duplicate", "post", NOT_FOUND, kwargs=rival_slug),
     Row("map_archive", "post", NOT_FOUND, kwargs=rival_slug, data=lambda s: {"archived": "1"}),
     Row("map_delete", "get", NOT_FOUND, kwargs=rival_slug),
@@ -515,6 +818,67 @@ ELSEWHERE = [
         kwargs=touchpoint_pk,
         data=lambda s: {"stage": s.rival_stage.pk, "position": "1"},
     ),
+    # Personas.
+    Row("persona_detail", "get", NOT_FOUND, kwargs=rival_persona),
+    Row("persona_avatar", "get", NOT_FOUND, kwargs=rival_persona),  # Rival's has a picture
+    Row("persona_section", "get", NOT_FOUND, kwargs=rival_persona_goals, htmx=True),
+    Row("persona_section_edit", "get", NOT_FOUND, kwargs=rival_persona_goals),
+    Row(
+        "persona_section_edit",
+        "post",
+        NOT_FOUND,
+        kwargs=rival_persona_goals,
+        data=lambda s: {**persona_goals_data(s), "version": version_of(s.rival_persona)},
+    ),
+    Row("persona_delete", "get", NOT_FOUND, kwargs=rival_persona),
+    Row("persona_delete", "post", NOT_FOUND, kwargs=rival_persona),
+    # History.
+    Row("map_history", "get", NOT_FOUND, kwargs=rival_slug),
+    Row("snapshot_take", "post", NOT_FOUND, kwargs=rival_slug, data=snapshot_data),
+    Row("snapshot_download", "get", NOT_FOUND, kwargs=rival_snapshot_via_mine),
+    Row("snapshot_download", "get", NOT_FOUND, kwargs=rival_snapshot),
+    Row("snapshot_restore", "post", NOT_FOUND, kwargs=rival_snapshot_via_mine),
+    Row("snapshot_restore", "post", NOT_FOUND, kwargs=rival_snapshot),
+    # Comments: Rival's are Mallory's, who in the next test is an admin of both workspaces.
+    Row("map_comments", "get", NOT_FOUND, kwargs=rival_slug),
+    Row("comment_panel", "get", NOT_FOUND, kwargs=rival_slug, htmx=True),
+    Row("comment_thread", "get", NOT_FOUND, kwargs=rival_thread_via_mine, htmx=True),
+    Row("comment_thread", "get", NOT_FOUND, kwargs=rival_thread, htmx=True),
+    Row("comment_add", "post", NOT_FOUND, kwargs=rival_thread_via_mine, data=comment_data),
+    Row("comment_add", "post", NOT_FOUND, kwargs=rival_thread, data=comment_data),
+    Row("comment_edit", "get", NOT_FOUND, kwargs=rival_comment_via_mine("rival_comment")),
+    Row(
+        "comment_edit",
+        "post",
+        NOT_FOUND,
+        kwargs=rival_comment_via_mine("rival_comment"),
+        data=lambda s: {"body": "Rival: leaked"},
+    ),
+    Row(
+        "comment_edit",
+        "post",
+        NOT_FOUND,
+        kwargs=rival_comment,
+        data=lambda s: {"body": "Rival: leaked"},
+    ),
+    Row("comment_delete", "post", NOT_FOUND, kwargs=rival_comment_via_mine("rival_comment")),
+    Row("comment_delete", "post", NOT_FOUND, kwargs=rival_comment),
+    Row("comment_resolve", "post", NOT_FOUND, kwargs=rival_comment_via_mine("rival_comment")),
+    Row("comment_resolve", "post", NOT_FOUND, kwargs=rival_comment),
+    Row("comment_reopen", "post", NOT_FOUND, kwargs=rival_comment_via_mine("rival_resolved")),
+    Row(
+        "comment_reopen",
+        "post",
+        NOT_FOUND,
+        kwargs=lambda s: {"slug": s.rival_map.slug, "pk": s.rival_resolved.pk},
+    ),
+    # The activity feed and share links.
+    Row("map_activity", "get", NOT_FOUND, kwargs=rival_slug),
+    Row("share_links", "get", NOT_FOUND, kwargs=rival_slug),
+    Row("share_link_create", "post", NOT_FOUND, kwargs=rival_slug),
+    Row("share_link_revoke", "post", NOT_FOUND, kwargs=rival_share_link_via_mine),
+    Row("share_link_revoke", "post", NOT_FOUND, kwargs=rival_share_link),
+    # Members.
     Row(
         "member_role",
         "post",
@@ -559,6 +923,7 @@ def test_every_object_url_is_tried_from_another_workspace() -> None:
         "map_create",
         "map_import",
         "persona_list",
+        "persona_create",
         "member_list",
     }
 
