@@ -93,6 +93,7 @@ urlpatterns = [
     path("w/<slug:workspace>/maps/<slug:slug>/history/", include("journeymap.history_urls")),
     path("w/<slug:workspace>/maps/<slug:slug>/", include("journeymap.collab_urls")),
     path("w/<slug:workspace>/personas/", include("personas.urls")),
+    path("w/<slug:workspace>/datasets/", include("analytics.urls")),
     path("w/<slug:workspace>/members/", views.member_list, name="member_list"),
     path("w/<slug:workspace>/members/<int:pk>/role/", views.member_role, name="member_role"),
     path("w/<slug:workspace>/members/<int:pk>/remove/", views.member_remove, name="member_remove"),
