@@ -142,3 +142,89 @@ class SurveyResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.score}"
+
+
+# --- materialised figures (DESIGN §7: pages read stored figures, never rows) ----------------------
+
+
+class MetricsStatus(models.TextChoices):
+    COMPUTING = "computing", "Computing"
+    READY = "ready", "Ready"
+    FAILED = "failed", "Failed"
+
+
+class MapMetricsState(models.Model):
+    """Where a map's figures stand: the latest recompute requested, and the one stored.
+
+    Every change that can move the figures bumps `requested_generation` in its own transaction and
+    enqueues the task; a run writes only if it computed a generation newer than the stored one, so
+    a slow old run never overwrites a newer result.
+    """
+
+    map = models.OneToOneField(
+        "journeymap.JourneyMap", on_delete=models.CASCADE, related_name="metrics_state"
+    )
+    requested_generation = models.PositiveBigIntegerField(default=0)
+    requested_at = models.DateTimeField(null=True, blank=True)
+    computed_generation = models.PositiveBigIntegerField(default=0)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=MetricsStatus.choices, default=MetricsStatus.COMPUTING
+    )
+    error = models.TextField(blank=True, help_text="Why the latest computation failed.")
+
+    class Meta:
+        verbose_name = "map metrics state"
+
+    def __str__(self) -> str:
+        return f"Figures of {self.map_id}: {self.status}"
+
+    @property
+    def pending(self) -> bool:
+        """A newer computation than the stored figures is waiting or running."""
+        return self.requested_generation > self.computed_generation and (
+            self.status == MetricsStatus.COMPUTING
+        )
+
+
+class MapMetrics(models.Model):
+    """A map's figures over the default range, for all users (persona null) or one persona.
+
+    `figures` is the DESIGN §8 object exactly as `compute_metrics` returns it; `stage_ids` names the
+    stage of each entry of its "stages". `recent` and `previous` are the same figures for the last
+    `comparison_days` of the range and the period of equal length before it (the KPI change);
+    `weekly` the figures per ISO week of the range (trends).
+    """
+
+    map = models.ForeignKey(
+        "journeymap.JourneyMap", on_delete=models.CASCADE, related_name="metrics"
+    )
+    persona = models.ForeignKey(
+        "personas.Persona", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    generation = models.PositiveBigIntegerField(default=0)
+    computed_at = models.DateTimeField()
+    start = models.DateTimeField(null=True, blank=True)
+    end = models.DateTimeField(null=True, blank=True)
+    figures = models.JSONField()
+    stage_ids = models.JSONField(default=list)
+    comparison_days = models.PositiveIntegerField(default=28)
+    recent = models.JSONField(null=True, blank=True)
+    previous = models.JSONField(null=True, blank=True)
+    weekly = models.JSONField(default=list, blank=True)
+    approximate = models.JSONField(
+        null=True, blank=True, help_text="Sums over the map's report datasets, if any."
+    )
+
+    class Meta:
+        verbose_name = "map metrics"
+        verbose_name_plural = "map metrics"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["map"], condition=models.Q(persona__isnull=True), name="one_map_metrics"
+            ),
+            models.UniqueConstraint(fields=["map", "persona"], name="one_map_persona_metrics"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Figures of {self.map_id} ({self.persona_id or 'all users'})"

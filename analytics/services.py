@@ -24,6 +24,7 @@ from analytics.importing.detection import FORMAT_KINDS, date_formats_for, propos
 from analytics.importing.errors import ImportRefused
 from analytics.importing.fields import EXTRA, FIELDS_BY_KIND
 from analytics.importing.sniffing import describe_options, read_sample, sniff
+from analytics.materialise import request_recompute, request_recompute_of_maps
 from analytics.models import AggregateRow, Dataset, DatasetStatus, Event, SurveyResponse
 
 if TYPE_CHECKING:
@@ -324,7 +325,7 @@ def dataset_import(*, dataset_id: int) -> Dataset:
         Dataset.objects.filter(pk=dataset_id).update(status=DatasetStatus.IMPORTING)
         dataset.status = DatasetStatus.IMPORTING
     try:
-        return pipeline.run(dataset)
+        dataset = pipeline.run(dataset)
     except Exception as error:
         logger.exception("Import of dataset %s failed", dataset_id)
         Dataset.objects.filter(pk=dataset_id).update(
@@ -335,11 +336,15 @@ def dataset_import(*, dataset_id: int) -> Dataset:
             )[:2000],
         )
         raise
+    if dataset.status == DatasetStatus.READY:  # the maps it feeds have new rows to count
+        request_recompute_of_maps(dataset.maps.values_list("pk", flat=True))
+    return dataset
 
 
 def dataset_delete(*, dataset: Dataset) -> None:
     """Delete the dataset with its rows, its original file and its error report."""
     with transaction.atomic():
+        request_recompute_of_maps(dataset.maps.values_list("pk", flat=True))
         for model in (Event, AggregateRow, SurveyResponse):
             model._base_manager.filter(dataset=dataset)._raw_delete(model.objects.db)
         files = [dataset.original_file, dataset.error_report]
@@ -361,10 +366,14 @@ def _same_workspace(dataset: Dataset, journey_map: JourneyMap) -> None:
 def dataset_attach(*, dataset: Dataset, journey_map: JourneyMap) -> None:
     """Let the dataset feed the map (both of the same workspace)."""
     _same_workspace(dataset, journey_map)
-    journey_map.datasets.add(dataset)
+    with transaction.atomic():
+        journey_map.datasets.add(dataset)
+        request_recompute(journey_map=journey_map)
 
 
 def dataset_detach(*, dataset: Dataset, journey_map: JourneyMap) -> None:
     """Stop the dataset feeding the map."""
     _same_workspace(dataset, journey_map)
-    journey_map.datasets.remove(dataset)
+    with transaction.atomic():
+        journey_map.datasets.remove(dataset)
+        request_recompute(journey_map=journey_map)

@@ -15,3 +15,11 @@ def import_dataset(dataset_id: int) -> dict[str, object]:
     except Dataset.DoesNotExist:
         return {"dataset": dataset_id, "status": "deleted"}
     return {"dataset": dataset.pk, "status": dataset.status, "rows": dataset.row_count}
+
+
+@task
+def recompute_map_metrics(map_id: int) -> dict[str, object]:
+    """Compute and store a map's figures (analytics.materialise); a stale run is a no-op."""
+    from analytics.materialise import metrics_recompute
+
+    return metrics_recompute(map_id=map_id)

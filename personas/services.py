@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import IntegrityError, transaction
 
+from analytics.materialise import request_recompute_of_maps
 from journeymap.models import Workspace
 from journeymap.services import map_record_change
 from journeymap.versioning import StaleEdit, save_versioned
@@ -79,9 +80,12 @@ def persona_update(*, persona: Persona, expected_version: int, changes: dict[str
     persona.full_clean()
     try:
         with transaction.atomic():
-            return save_versioned(
+            saved = save_versioned(
                 instance=persona, expected_version=expected_version, fields=sorted(changes)
             )
+            if changes.keys() & {"segment", "name"}:  # the per-persona figures of its maps
+                request_recompute_of_maps(persona.maps.values_list("pk", flat=True))
+            return saved
     except IntegrityError:  # renamed onto a name taken between the check and the update
         raise _name_taken(persona.name) from None
 
