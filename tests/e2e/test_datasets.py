@@ -75,6 +75,7 @@ def test_an_admin_drops_an_export_checks_the_mapping_and_imports_it(browser, liv
     page.get_by_label("Checkout journey").check()
     page.get_by_role("button", name="Save maps").click()
     expect(page.locator("#dataset-maps")).to_contain_text("feeds “Checkout journey”")
+    page.context.close()
 
 
 def test_the_progress_bar_follows_the_import_and_stops_when_it_is_done(browser, live_server, admin):
@@ -100,3 +101,4 @@ def test_the_progress_bar_follows_the_import_and_stops_when_it_is_done(browser, 
     expect(page.locator(".rows-imported")).to_have_text("199,990")
     expect(page.locator("progress")).to_have_count(0)
     expect(page.locator("[hx-trigger]")).to_have_count(0)  # no more polling
+    page.context.close()
