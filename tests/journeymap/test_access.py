@@ -7,6 +7,7 @@ the project without a row here fails `test_every_url_name_is_in_the_matrix`.
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import pytest
@@ -16,6 +17,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from pytest_django.asserts import assertContains
 
+from analytics import services as analytics_services
+from analytics.forms import MappingForm
+from analytics.models import Dataset, DatasetStatus
 from journeymap import collab, history
 from journeymap.models import Comment, JourneyMap, MapChange, Membership, ShareLink, Snapshot
 from journeymap.scoping import Role
@@ -23,6 +27,7 @@ from personas import services as persona_services
 from personas.models import Persona
 from stages.models import Stage
 from tests import factories
+from tests.analytics import uploads as dataset_uploads
 from tests.conftest import logged_in
 from tests.personas.images import image_bytes, upload
 from touchpoints.models import Touchpoint
@@ -37,6 +42,50 @@ NOT_IN_A_WORKSPACE = {"home", "login", "logout", "shared_map"}
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@dataclass
+class Datasets:
+    """Analytics datasets in each state a dataset page acts on."""
+
+    pending: Dataset  # uploaded, its mapping not confirmed yet
+    failed: Dataset  # its import failed: it may be started again
+    ready: Dataset  # imported, with a rejected row (so an error report), feeding Acme's map
+    rival_pending: Dataset
+    rival_ready: Dataset
+
+
+EVENTS = (
+    "event_time,event_type,user_id,user_session,price,product\n"
+    "2024-03-01 09:00:00 UTC,view,u1,s1,12.50,Shoe\n"
+    "2024-03-01 09:05:00 UTC,purchase,u1,s1,12.50,Shoe\n"
+    "not a date,view,u2,s2,8.00,Hat\n"
+)
+
+
+def events_file(user: str) -> str:
+    """A small event log, its content distinct by `user` (the same file twice is a no-op)."""
+    return EVENTS.replace("u1", user)
+
+
+def make_datasets(journey_map: JourneyMap, rival_workspace: Any) -> Datasets:
+    """Acme's datasets, the imported one feeding Acme's map; Rival's."""
+    workspace = journey_map.workspace
+    ready = dataset_uploads.imported(workspace, events_file("r1"), "march.csv")
+    analytics_services.dataset_attach(dataset=ready, journey_map=journey_map)
+    failed = dataset_uploads.upload(workspace, events_file("f1"), "may.csv").dataset
+    Dataset.objects.filter(pk=failed.pk).update(
+        status=DatasetStatus.FAILED, error_message="The import stopped."
+    )
+    return Datasets(
+        pending=dataset_uploads.upload(workspace, events_file("p1"), "april.csv").dataset,
+        failed=Dataset.objects.get(pk=failed.pk),
+        ready=ready,
+        rival_pending=dataset_uploads.upload(
+            rival_workspace, events_file("x1"), "rival.csv"
+        ).dataset,
+        rival_ready=dataset_uploads.imported(rival_workspace, events_file("y1"), "rival-done.csv"),
+    )
 
 
 @dataclass
@@ -71,6 +120,11 @@ class Scene:
     rival_comment: Comment
     rival_resolved: Comment
     outsider_membership: Membership
+
+    @cached_property
+    def datasets(self) -> Datasets:
+        """Made on first use only: an import costs tens of milliseconds, too much for every row."""
+        return make_datasets(self.journey_map, self.rival_map.workspace)
 
 
 def with_avatar(persona: Persona) -> Persona:
@@ -183,6 +237,10 @@ def state() -> tuple:
                 "map__slug", "token", "revoked_at"
             )
         ),
+        sorted(Dataset.objects.values_list("workspace__slug", "name", "status")),
+        sorted(
+            JourneyMap.datasets.through.objects.values_list("journeymap__slug", "dataset__name")
+        ),
         MapChange.objects.count(),
     )
 
@@ -257,6 +315,11 @@ def the_share_link(scene: Scene) -> dict[str, Any]:
     return {"slug": scene.journey_map.slug, "pk": scene.share_link.pk}
 
 
+def dataset(which: str) -> Callable[[Scene], dict[str, Any]]:
+    """The URL arguments of one of the datasets, e.g. dataset("ready")."""
+    return lambda scene: {"pk": getattr(scene.datasets, which).pk}
+
+
 # Real form data, so that a 200 or 302 is an honest success.
 def map_details_data(scene: Scene) -> dict[str, Any]:
     return {
@@ -300,6 +363,21 @@ def comment_data(scene: Scene) -> dict[str, Any]:
     return {"body": "Should we test a carousel? @eddie"}
 
 
+def dataset_file(scene: Scene) -> dict[str, Any]:
+    file = SimpleUploadedFile("june.csv", events_file("j1").encode(), content_type="text/csv")
+    return {"file": file, "name": "June shop"}
+
+
+def mapping_data(dataset: Dataset) -> dict[str, str]:
+    """What the mapping form posts as the page shows it: the detected mapping, confirmed."""
+    form = MappingForm.for_preview(analytics_services.dataset_preview(dataset=dataset))
+    return {
+        name: "on" if value is True else str(value)
+        for name, value in form.initial.items()
+        if value is not False
+    }
+
+
 @dataclass(frozen=True)
 class Row:
     """One URL and method; the status each visitor gets, in the order of VISITORS."""
@@ -311,6 +389,7 @@ class Row:
     data: Callable[[Scene], dict[str, Any]] = field(default=lambda scene: {})
     htmx: bool = False  # a region of a page, asked for the way the page's htmx asks for it
     case: str = ""  # tells apart rows of one URL and method on different objects
+    changes: bool = True  # False for a POST that only computes something to show (a preview)
 
     def url(self, scene: Scene) -> str:
         return reverse(self.url_name, kwargs={"workspace": "acme", **self.kwargs(scene)})
@@ -527,8 +606,44 @@ MATRIX = [
     ),
     Row("member_remove", "get", NOT_ALLOWED, kwargs=target_pk),
     Row("member_remove", "post", ADMINS_ACTION, kwargs=target_pk),
-    # Analytics datasets (analytics/urls.py, not in the URLconf yet): admins only, so their pages
-    # are ADMINS_PAGE and their actions ADMINS_ACTION; rows go here once the URLs are included.
+    # Analytics datasets: admins only.
+    Row("dataset_list", "get", ADMINS_PAGE),
+    Row("dataset_list", "post", NOT_ALLOWED),
+    Row("dataset_upload", "get", ADMINS_PAGE),
+    Row("dataset_upload", "post", ADMINS_ACTION, data=dataset_file),
+    Row("dataset_detail", "get", ADMINS_PAGE, kwargs=dataset("ready")),
+    Row("dataset_detail", "post", NOT_ALLOWED, kwargs=dataset("ready")),
+    Row("dataset_mapping", "get", ADMINS_PAGE, kwargs=dataset("pending")),
+    Row(
+        "dataset_mapping",
+        "post",
+        ADMINS_ACTION,
+        kwargs=dataset("pending"),
+        data=lambda scene: mapping_data(scene.datasets.pending),
+    ),
+    Row("dataset_preview", "get", NOT_ALLOWED, kwargs=dataset("pending")),
+    Row(
+        "dataset_preview",
+        "post",
+        ADMINS_PAGE,
+        kwargs=dataset("pending"),
+        data=lambda scene: mapping_data(scene.datasets.pending),
+        changes=False,
+    ),
+    Row("dataset_retry", "get", NOT_ALLOWED, kwargs=dataset("failed")),
+    Row("dataset_retry", "post", ADMINS_ACTION, kwargs=dataset("failed")),
+    Row("dataset_error_report", "get", ADMINS_PAGE, kwargs=dataset("ready")),
+    Row("dataset_error_report", "post", NOT_ALLOWED, kwargs=dataset("ready")),
+    Row("dataset_maps", "get", NOT_ALLOWED, kwargs=dataset("ready")),
+    Row(
+        "dataset_maps",
+        "post",
+        ADMINS_ACTION,
+        kwargs=dataset("ready"),
+        data=lambda scene: {"maps": []},  # it stops feeding Acme's map
+    ),
+    Row("dataset_delete", "get", NOT_ALLOWED, kwargs=dataset("ready")),
+    Row("dataset_delete", "post", ADMINS_ACTION, kwargs=dataset("ready")),
 ]
 
 
@@ -548,10 +663,10 @@ def send(client: Client, method: str, url: str, data: dict[str, Any], htmx: bool
     ],
 )
 def test_access_matrix(scene: Scene, row: Row, visitor: str, expected: int) -> None:
-    url = row.url(scene)
+    url, data = row.url(scene), row.data(scene)  # before the snapshot: they may make datasets
     before = state()
 
-    response = send(scene.clients[visitor], row.method, url, row.data(scene), row.htmx)
+    response = send(scene.clients[visitor], row.method, url, data, row.htmx)
 
     assert response.status_code == expected
     succeeded = expected in (200, 302) and visitor != ANONYMOUS
@@ -559,7 +674,7 @@ def test_access_matrix(scene: Scene, row: Row, visitor: str, expected: int) -> N
         assert response["Location"].startswith(f"{reverse(settings.LOGIN_URL)}?next=")
     elif expected == 302:
         assert not response["Location"].startswith(reverse(settings.LOGIN_URL))
-    if succeeded and row.method == "post":
+    if succeeded and row.method == "post" and row.changes:
         assert state() != before, "an accepted POST must change something the user can see"
     else:
         assert state() == before, "a refused request (or a GET) must change nothing"
@@ -716,6 +831,11 @@ def rival_share_link_via_mine(scene: Scene) -> dict[str, Any]:
 
 def rival_share_link(scene: Scene) -> dict[str, Any]:
     return {"slug": scene.rival_map.slug, "pk": scene.rival_share_link.pk}
+
+
+def rival_dataset(which: str) -> Callable[[Scene], dict[str, Any]]:
+    """A dataset of Rival addressed under /w/acme/datasets/, e.g. rival_dataset("ready")."""
+    return lambda scene: {"pk": getattr(scene.datasets, f"rival_{which}").pk}
 
 
 NOT_FOUND = (404, 404, 404, 404, 404)
@@ -878,6 +998,33 @@ ELSEWHERE = [
     Row("share_link_create", "post", NOT_FOUND, kwargs=rival_slug),
     Row("share_link_revoke", "post", NOT_FOUND, kwargs=rival_share_link_via_mine),
     Row("share_link_revoke", "post", NOT_FOUND, kwargs=rival_share_link),
+    # Analytics datasets: Rival's, in a state where the page would act on them.
+    Row("dataset_detail", "get", NOT_FOUND, kwargs=rival_dataset("ready")),
+    Row("dataset_mapping", "get", NOT_FOUND, kwargs=rival_dataset("pending")),
+    Row(
+        "dataset_mapping",
+        "post",
+        NOT_FOUND,
+        kwargs=rival_dataset("pending"),
+        data=lambda s: mapping_data(s.datasets.rival_pending),
+    ),
+    Row(
+        "dataset_preview",
+        "post",
+        NOT_FOUND,
+        kwargs=rival_dataset("pending"),
+        data=lambda s: mapping_data(s.datasets.rival_pending),
+    ),
+    Row("dataset_retry", "post", NOT_FOUND, kwargs=rival_dataset("pending")),
+    Row("dataset_error_report", "get", NOT_FOUND, kwargs=rival_dataset("ready")),
+    Row(
+        "dataset_maps",
+        "post",
+        NOT_FOUND,
+        kwargs=rival_dataset("ready"),
+        data=lambda s: {"maps": [s.rival_map.pk]},
+    ),
+    Row("dataset_delete", "post", NOT_FOUND, kwargs=rival_dataset("ready")),
     # Members.
     Row(
         "member_role",
@@ -893,9 +1040,10 @@ ELSEWHERE_IDS = [f"{row.url_name}-{row.method}-{index}" for index, row in enumer
 
 @pytest.mark.parametrize("row", ELSEWHERE, ids=ELSEWHERE_IDS)
 def test_an_object_of_another_workspace_is_not_found_through_mine(scene: Scene, row: Row) -> None:
+    url, data = row.url(scene), row.data(scene)
     before = state()
 
-    response = send(scene.clients[ADMIN], row.method, row.url(scene), row.data(scene), row.htmx)
+    response = send(scene.clients[ADMIN], row.method, url, data, row.htmx)
 
     assert response.status_code == 404
     assertContains(response, "Not found", status_code=404)
@@ -909,9 +1057,10 @@ def test_an_admin_of_both_workspaces_cannot_reach_rival_objects_through_acme(
     scene: Scene, outsider, row: Row
 ) -> None:
     factories.make_member(scene.journey_map.workspace, Role.ADMIN, outsider)
+    url, data = row.url(scene), row.data(scene)
     before = state()
 
-    response = send(logged_in(outsider), row.method, row.url(scene), row.data(scene), row.htmx)
+    response = send(logged_in(outsider), row.method, url, data, row.htmx)
 
     assert response.status_code == 404
     assert state() == before
@@ -925,6 +1074,8 @@ def test_every_object_url_is_tried_from_another_workspace() -> None:
         "persona_list",
         "persona_create",
         "member_list",
+        "dataset_list",
+        "dataset_upload",
     }
 
     assert object_urls <= {row.url_name for row in ELSEWHERE}
