@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
+from analytics.rulebuilder import segment_rule_builder
 from personas.avatars import ACCEPTED, MAX_AVATAR_BYTES, check_avatar
 from personas.models import Persona
 from touchpoints.rules import RuleError, describe_rule, validate_rule
@@ -258,6 +259,8 @@ class SectionState:
 
     def __post_init__(self) -> None:
         self.rows = self.section.rows(self.persona)
+        if isinstance(self.form, SegmentForm):  # the rule builder, with live counts
+            self.form.fields["segment"].widget = segment_rule_builder(self.persona)
 
     @property
     def key(self) -> str:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 
+from analytics.rulebuilder import map_rule_builder
 from journeymap.editor_forms import EMOTION_CHOICES, RuleField, VersionedForm
 from touchpoints.models import Opportunity, PainPoint, Touchpoint
 
@@ -16,6 +17,11 @@ class TouchpointForm(VersionedForm):
         model = Touchpoint
         fields = ["name", "channel", "owner", "description", "emotion", "rule"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.stage is not None:  # the rule builder, with live counts over the map's datasets
+            self.fields["rule"].widget = map_rule_builder(self.stage.map)
 
 
 class PainPointForm(VersionedForm):

@@ -826,9 +826,11 @@ def big_map(workspace, name: str, stages: int, touchpoints: int, personas: list)
 # their stage counts, their personas. A map: session, user, membership, the map, its personas,
 # stages, touchpoints, pain points, opportunities, KPIs, the personas not on it yet, the
 # switcher's workspaces, recent changes; and the 14th, the open comment counts per stage and card
-# (one GROUP BY query for the comment buttons of the whole map, whatever its size).
+# (one GROUP BY query for the comment buttons of the whole map, whatever its size); and 2 for the
+# stored figures (the map's figures state with whether datasets feed it, and the stored figures of
+# the persona shown: analytics.figures.load_map_figures).
 MAPS_LIST_QUERIES = 7
-MAP_DETAIL_QUERIES = 14
+MAP_DETAIL_QUERIES = 16
 
 
 def test_the_maps_list_costs_the_same_queries_for_one_map_or_many(
