@@ -3,6 +3,7 @@
 In CI (CI=true) a missing browser fails the run; elsewhere these tests are skipped with the reason.
 """
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from django.core.management import call_command
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
+IDLE = "() => !document.querySelector('.htmx-request')"  # no htmx request in flight
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -38,6 +40,19 @@ def browser() -> Iterator:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_pages_before_the_database_is_emptied(browser, transactional_db) -> Iterator[None]:
+    """Close a test's pages once their requests are answered, before the test database is flushed:
+    a page left open would go on polling (figures, import progress) into the next tests, and a
+    request still running while the tables are emptied makes the flush fail ("table is locked")."""
+    yield
+    for context in browser.contexts:
+        for page in context.pages:
+            with contextlib.suppress(Exception):  # a page that never settles is closed all the same
+                page.wait_for_function(IDLE, timeout=10_000)
+        context.close()
 
 
 @pytest.fixture
