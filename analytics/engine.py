@@ -79,12 +79,15 @@ def compute_metrics(
     stages = map_stages(journey_map)
     segment = persona.segment if persona is not None else None
     validate_rule(segment, "persona.segment")
-    start, end = resolve_range(journey_map=journey_map, start=start, end=end)
+    given_start, given_end = _utc(start), _utc(end)
+    start, end = resolve_range(journey_map=journey_map, start=given_start, end=given_end)
 
     fields = rule_fields(segment)
     for _, rules in stages:
         fields = fields.union(*map(rule_fields, rules))
-    events = load_events(journey_map=journey_map, start=start, end=end, fields=fields)
+    # a default bound holds every event: leaving it out lets the database scan instead of
+    # walking the timestamp index, twice as fast when the range is (nearly) everything
+    events = load_events(journey_map=journey_map, start=given_start, end=given_end, fields=fields)
     if segment is not None:
         events = _persona_events(events, segment)
     scores = load_nps_scores(journey_map=journey_map, start=start, end=end)

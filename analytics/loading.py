@@ -9,17 +9,33 @@ the same on SQLite and PostgreSQL (see `_extra_text`).
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
-from django.db.models import Case, F, Func, Max, Min, Q, When
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models import (
+    Case,
+    Expression,
+    F,
+    FloatField,
+    Func,
+    Max,
+    Min,
+    Q,
+    QuerySet,
+    TextField,
+    Value,
+    When,
+)
 
 from analytics.models import AggregateRow, DatasetKind, Event, SurveyResponse
 from analytics.rules import number_text
@@ -29,6 +45,8 @@ from touchpoints.rules import CANONICAL_FIELDS
 # canonical fields held as text (the other two, timestamp and revenue, have their own types)
 TEXT_FIELDS = tuple(field for field in CANONICAL_FIELDS if field not in ("timestamp", "revenue"))
 CHUNK_ROWS = 50_000
+FIELD_SEPARATOR = "\x1f"  # ASCII unit separator: joins a row's values into one line
+MAX_LINE_COLUMNS = 90  # below the function argument limits (PostgreSQL 100, SQLite 127)
 
 
 @dataclass(frozen=True)
@@ -95,57 +113,52 @@ def load_events(
         events = events.filter(timestamp__lt=end)
 
     extras = [field for field in fields if field not in CANONICAL_FIELDS]
-    annotations = {
+    extra_text_fields = [field for field in fields if field in TEXT_FIELDS]
+    # the text columns by name (revenue travels on its own)
+    columns = {
         "jm_ts": _TimestampColumn(F("timestamp")),
         "jm_user": Case(When(user_id="", then=F("session_id")), default=F("user_id")),
+        "session_id": F("session_id"),
+        "order_id": F("order_id"),
+        **{field: F(field) for field in extra_text_fields},
         **{f"jm_x{index}": _ExtraJson(F("extra"), key=key) for index, key in enumerate(extras)},
     }
-    extra_text_fields = [field for field in fields if field in TEXT_FIELDS]
-    selected = [
-        "jm_ts",
-        "jm_user",
-        "session_id",
-        "revenue",
-        "order_id",
-        *(field for field in extra_text_fields if field not in ("session_id", "order_id")),
-        *(f"jm_x{index}" for index in range(len(extras))),
-    ]
-    query = events.annotate(**annotations).values_list(*selected).order_by()
-    columns = _fetch_columns(query.query.get_compiler(using=events.db), len(selected))
-    by_name = dict(zip(selected, columns, strict=True))
+    table = _read_table(events.order_by(), columns)
 
-    timestamps = _micros(by_name["jm_ts"])
-    user_codes, user_names = pd.factorize(_objects(by_name["jm_user"]))
-    session_codes, session_names = pd.factorize(_objects(by_name["session_id"]))
+    timestamps = _micros(table.column("jm_ts"))
+    user_codes, user_names = _encode(table.column("jm_user"))
+    session_codes, session_names = _encode(table.column("session_id"))
     pair_codes, pairs = pd.factorize(user_codes * max(len(session_names), 1) + session_codes)
-    order_codes, order_names = pd.factorize(_objects(by_name["order_id"]))
-    revenue = np.asarray(by_name["revenue"], dtype=np.float64)
+    order_codes, order_names = _encode(table.column("order_id"))
+    revenue = table.column("revenue").to_numpy()
 
     frame: dict[str, object] = {}
     for field in extra_text_fields:
         if field == "session_id":
-            frame[field] = pd.Categorical.from_codes(session_codes, categories=session_names)
+            frame[field] = _categorical(session_codes, session_names.to_pylist())
         elif field == "order_id":
-            frame[field] = pd.Categorical.from_codes(order_codes, categories=order_names)
+            frame[field] = _categorical(order_codes, order_names.to_pylist())
         else:
-            frame[field] = _categorical(by_name[field])
+            codes, values = _encode(table.column(field))
+            frame[field] = _categorical(codes, values.to_pylist())
     for index, key in enumerate(extras):
-        frame[key] = _extra_categorical(by_name[f"jm_x{index}"])
+        codes, json_texts = _encode(table.column(f"jm_x{index}"))
+        frame[key] = _categorical(codes, [_extra_text(text) for text in json_texts.to_pylist()])
     if "timestamp" in fields:
         frame["timestamp"] = pd.to_datetime(timestamps, unit="us", utc=True)
     if "revenue" in fields:
         frame["revenue"] = revenue
 
-    empty_orders = np.flatnonzero(np.asarray(order_names, dtype=object) == "")
-    if empty_orders.size:
-        order_codes = np.where(order_codes == empty_orders[0], -1, order_codes)
+    empty_order = pc.index(order_names, "").as_py()
+    if empty_order >= 0:
+        order_codes = np.where(order_codes == empty_order, -1, order_codes)
     return EventTable(
         fields=pd.DataFrame(frame, index=pd.RangeIndex(len(timestamps))),
         timestamps=timestamps,
-        users=user_codes.astype(np.int64, copy=False),
+        users=user_codes,
         sessions=pair_codes.astype(np.int64, copy=False),
         revenue=revenue,
-        orders=order_codes.astype(np.int64, copy=False),
+        orders=order_codes,
         user_count=len(user_names),
         session_count=len(pairs),
         order_count=len(order_names),
@@ -195,7 +208,7 @@ def load_aggregate_rows(*, journey_map: JourneyMap) -> AggregateTable | None:
         dataset_names=names,
         dimensions=pd.DataFrame(
             {
-                str(name): _categorical([json_text(value) for value in column])
+                str(name): _categorical(*_factorize([json_text(value) for value in column]))
                 for name, column in dimension_frame.items()
             },
             index=dimension_frame.index,
@@ -265,48 +278,151 @@ class _ExtraJson(Func):
         return f"(({column} -> %s)::text)", (*params, self.key)
 
 
-def _fetch_columns(compiler: SQLCompiler, width: int) -> list[list]:
-    """Run the compiled query through a chunked cursor and return its result column by column."""
-    columns: list[list] = [[] for _ in range(width)]
+class _Line(Func):
+    """The values joined into one line by FIELD_SEPARATOR (a NULL prints as "")."""
+
+    output_field = TextField()
+
+    def as_sql(self, compiler, connection, **extra):  # type: ignore[override]
+        parts, params = [], []
+        for expression in self.source_expressions:
+            sql, expression_params = compiler.compile(expression)
+            parts.append(sql)
+            params.extend(expression_params)
+        function = "printf" if connection.vendor == "sqlite" else "format"
+        line_format = FIELD_SEPARATOR.join(["%s"] * len(parts))
+        return f"{function}(%s, {', '.join(parts)})", (line_format, *params)
+
+
+def _read_table(events: QuerySet, columns: dict[str, Expression]) -> pa.Table:
+    """The events' `columns` and `revenue` as an Arrow table: `jm_ts` as µs (PostgreSQL) or the
+    stored text (SQLite), `revenue` as float64, every other column as text ("" for NULL).
+
+    Through the DB-API every result cell becomes a Python object, which dominates for a million
+    rows; so the database joins each row's text values into one line (printf / format), and Arrow
+    splits the lines in C. Revenue travels beside the line as a number, so that it stays exact.
+    A value that would break the line format (a separator or a line break in it) makes the query
+    run again the portable way, one cell at a time.
+    """
+    names = [*columns, "revenue"]
+    types = {name: pa.string() for name in names}
+    types["revenue"] = pa.float64()
+    types["jm_ts"] = pa.int64() if connection.vendor == "postgresql" else pa.string()
     try:
-        sql, params = compiler.as_sql()
+        if connection.vendor in ("sqlite", "postgresql") and len(columns) < MAX_LINE_COLUMNS:
+            table = _read_lines(events, columns, types)
+            if table is not None:
+                return table.select(names)
+        return _read_cells(events, columns, types)
     except EmptyResultSet:  # e.g. a map without datasets
-        return columns
+        return pa.table({name: pa.array([], type=types[name]) for name in names})
+
+
+def _read_lines(events: QuerySet, columns: dict[str, Expression], types: dict) -> pa.Table | None:
+    """Each row as one line of separated text plus its revenue; None if a value breaks a line."""
+    query = events.annotate(
+        jm_line=_Line(*columns.values()),
+        jm_revenue=Func(F("revenue"), Value(0.0), function="NULLIF", output_field=FloatField()),
+    ).values_list("jm_line", "jm_revenue")
+    sql, params = query.query.get_compiler(using=events.db).as_sql()
+    options = {
+        "read_options": pcsv.ReadOptions(column_names=list(columns)),
+        "parse_options": pcsv.ParseOptions(
+            delimiter=FIELD_SEPARATOR,
+            quote_char=False,
+            double_quote=False,
+            escape_char=False,
+            newlines_in_values=False,
+            ignore_empty_lines=False,
+        ),
+        "convert_options": pcsv.ConvertOptions(
+            column_types={name: types[name] for name in columns}, strings_can_be_null=False
+        ),
+    }
+    tables, revenues = [], []
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CHUNK_ROWS):
-            for column, values in zip(columns, zip(*rows, strict=True), strict=True):
-                column.extend(values)
-    return columns
+            lines, revenue = zip(*rows, strict=True)
+            try:
+                table = pcsv.read_csv(io.BytesIO("\n".join(lines).encode()), **options)
+            except pa.ArrowInvalid:  # a value holding the separator
+                return None
+            if table.num_rows != len(rows):  # a value holding a line break
+                return None
+            tables.append(table)
+            revenues.append(np.array(revenue, dtype=np.float64))
+    if not tables:
+        return pa.table({name: pa.array([], type=types[name]) for name in [*columns, "revenue"]})
+    revenue = np.nan_to_num(np.concatenate(revenues), nan=0.0)  # NULLIF made 0 a NULL
+    return pa.concat_tables(tables).append_column("revenue", pa.array(revenue))
 
 
-def _objects(values: Sequence) -> np.ndarray:
-    array = np.empty(len(values), dtype=object)
-    array[:] = values
-    return array
+def _read_cells(events: QuerySet, columns: dict[str, Expression], types: dict) -> pa.Table:
+    """The portable way: one cell at a time through a chunked cursor."""
+    names = [*columns, "revenue"]
+    query = events.annotate(
+        **{f"jm_{index}": column for index, column in enumerate(columns.values())}
+    )
+    query = query.values_list(*(f"jm_{index}" for index in range(len(columns))), "revenue")
+    sql, params = query.query.get_compiler(using=events.db).as_sql()
+    values: list[list] = [[] for _ in names]
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CHUNK_ROWS):
+            for column, cells in zip(values, zip(*rows, strict=True), strict=True):
+                column.extend(cells)
+    table = pa.table(
+        {
+            name: pa.array(column, type=types[name], from_pandas=True)
+            for name, column in zip(names, values, strict=True)
+        }
+    )
+    return _without_nulls(table)
 
 
-def _micros(values: Sequence) -> np.ndarray:
-    if connection.vendor == "postgresql":
-        return np.asarray(values, dtype=np.int64)
-    if not values:
-        return np.empty(0, dtype=np.int64)
-    instants = pd.to_datetime(_objects(values), format="ISO8601", utc=True)
-    return instants.as_unit("us").asi8
+def _without_nulls(table: pa.Table) -> pa.Table:
+    """Text NULLs (a missing extra property) as ""."""
+    for index, field in enumerate(table.schema):
+        if pa.types.is_string(field.type) and table.column(index).null_count:
+            table = table.set_column(index, field, pc.fill_null(table.column(index), ""))
+    return table
 
 
-def _categorical(values: Sequence) -> pd.Categorical:
-    codes, uniques = pd.factorize(_objects(values))
-    return pd.Categorical.from_codes(codes, categories=pd.Index(uniques, dtype=object))
+def _encode(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Integer codes (0..n-1) and the distinct values of a text column."""
+    encoded = column.combine_chunks().dictionary_encode()
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, encoded.dictionary
 
 
-def _extra_categorical(values: Sequence) -> pd.Categorical:
-    """Extra values as JSON texts (see _ExtraJson) → one categorical of their rule text."""
-    codes, uniques = pd.factorize(_objects(values))
-    texts = [json_text(json.loads(value)) for value in uniques]
-    categories = pd.Index([*texts, ""], dtype=object).unique()
-    positions = categories.get_indexer([*texts, ""])
+def _factorize(values: list[str]) -> tuple[np.ndarray, list[str]]:
+    codes, uniques = pd.factorize(np.array(values, dtype=object))
+    return codes, list(uniques)
+
+
+def _micros(column: pa.ChunkedArray) -> np.ndarray:
+    """Timestamps as int64 µs since the epoch, from µs (PostgreSQL) or SQLite's stored text."""
+    if pa.types.is_integer(column.type):
+        return column.to_numpy().astype(np.int64, copy=False)
+    try:  # Django stores "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC
+        instants = pc.cast(column, pa.timestamp("us"))
+        return instants.to_numpy().view(np.int64) if len(column) else np.empty(0, np.int64)
+    except pa.ArrowInvalid:  # anything else ISO 8601, offsets included
+        parsed = pd.to_datetime(column.to_numpy(), format="ISO8601", utc=True)
+        return parsed.as_unit("us").asi8
+
+
+def _categorical(codes: np.ndarray, values: list[str]) -> pd.Categorical:
+    """A categorical over `values` (which may repeat: equal texts are merged)."""
+    categories = pd.Index([*values, ""], dtype=object).unique()
+    positions = categories.get_indexer([*values, ""])
     return pd.Categorical.from_codes(positions[codes], categories=categories)
+
+
+def _extra_text(value: str) -> str:
+    """An extra property's JSON text (see _ExtraJson) as rule text; "" when it is missing."""
+    return json_text(json.loads(value)) if value else ""
 
 
 def _metric_number(value: object) -> float:

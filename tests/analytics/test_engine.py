@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
 
+from analytics import loading
 from analytics.engine import compute_approximate_metrics, compute_metrics
 from analytics.models import Dataset, Event
 from journeymap.models import JourneyMap
@@ -628,6 +629,39 @@ def test_rules_on_extra_properties_read_the_same_on_every_database(workspace):
     )
     users = [s["users"] for s in compute_metrics(journey_map=journey_map)["stages"]]
     assert users == [3, 1, 1, 4, 1, 1, 0]
+
+
+@pytest.mark.parametrize(
+    "odd_page", ["/a\x1fb", "/line\nbreak", "/return\rcarriage", "/quote\"d,'"], ids=repr
+)
+def test_values_holding_separators_or_line_breaks_read_exactly(workspace, odd_page, monkeypatch):
+    # the loader joins each row into one line; a value that breaks the line format is read
+    # again cell by cell, with the same result
+    cell_reads = []
+    read_cells = loading._read_cells
+    monkeypatch.setattr(
+        loading, "_read_cells", lambda *args: cell_reads.append(1) or read_cells(*args)
+    )
+    journey_map = factories.make_map(workspace, "Odd values")
+    stage(journey_map, "Odd page", equals("page", odd_page.upper()))
+    stage(journey_map, "Plan", equals("plan", 7.5))
+    stage(journey_map, "Checkout", {"all": [{"field": "page", "op": "regex", "value": "^/c"}]})
+    events_dataset(
+        workspace,
+        [
+            event(at(), "page_view", "u1", page=odd_page, extra={"plan": "7.50"}),
+            event(at(hours=1), "page_view", "u1", page="/checkout", extra={"plan": 7.5}),
+            event(at(hours=2), "purchase", "u2", "s2", page="/checkout", revenue=0.1, order="o"),
+            event(at(hours=3), "purchase", "u2", "s2", page="/c", revenue=0.2, order="p"),
+        ],
+        feeds=[journey_map],
+    )
+    metrics = compute_metrics(journey_map=journey_map)
+    assert [s["users"] for s in metrics["stages"]] == [1, 1, 2]
+    assert [s["funnel_users"] for s in metrics["stages"]] == [1, 1, 1]
+    assert metrics["totals"]["revenue"] == 0.30000000000000004
+    assert metrics["totals"]["sessions"] == 2
+    assert bool(cell_reads) == any(character in odd_page for character in "\x1f\n\r")
 
 
 def test_an_invalid_stored_rule_is_reported_with_its_place(workspace):
