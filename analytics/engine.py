@@ -37,6 +37,7 @@ from touchpoints.models import Touchpoint
 from touchpoints.rules import validate_rule
 
 MICROS_PER_DAY = 86_400 * 1_000_000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 UNREACHED = np.iinfo(np.int64).max  # "no time": a user who has not reached a step
 
 TOTAL_KEYS = (
@@ -80,14 +81,23 @@ def compute_metrics(
     segment = persona.segment if persona is not None else None
     validate_rule(segment, "persona.segment")
     given_start, given_end = _utc(start), _utc(end)
-    start, end = resolve_range(journey_map=journey_map, start=given_start, end=given_end)
+    if given_start is not None and given_end is not None and given_end < given_start:
+        raise ValueError("The end of the range is before its start.")
 
     fields = rule_fields(segment)
     for _, rules in stages:
         fields = fields.union(*map(rule_fields, rules))
-    # a default bound holds every event: leaving it out lets the database scan instead of
-    # walking the timestamp index, twice as fast when the range is (nearly) everything
+    # Only the given bounds go to the database: a default bound holds every event anyway, and
+    # without it the database scans instead of walking the timestamp index (twice as fast when
+    # the range is nearly everything). The events read then give the default bounds, except when
+    # there are none (then they may lie outside the given bound, or not exist).
     events = load_events(journey_map=journey_map, start=given_start, end=given_end, fields=fields)
+    span = (
+        (_instant(events.timestamps.min()), _instant(events.timestamps.max()))
+        if len(events)
+        else None
+    )
+    start, end = resolve_range(journey_map=journey_map, start=given_start, end=given_end, span=span)
     if segment is not None:
         events = _persona_events(events, segment)
     scores = load_nps_scores(journey_map=journey_map, start=start, end=end)
@@ -166,25 +176,34 @@ def map_stages(journey_map: JourneyMap) -> list[tuple[Stage, list[dict]]]:
 
 
 def resolve_range(
-    *, journey_map: JourneyMap, start: datetime | None, end: datetime | None
+    *,
+    journey_map: JourneyMap,
+    start: datetime | None,
+    end: datetime | None,
+    span: tuple[datetime, datetime] | None = None,
 ) -> tuple[datetime | None, datetime | None]:
     """[start, end) in UTC, a missing bound defaulting to the first event / the last event + 1 µs.
 
     A default bound never crosses a given one (a start after every event gives an empty range, not
-    an end before the start); without events a missing bound stays None (open).
+    an end before the start); without events a missing bound stays None (open). `span`, the first
+    and last event when the caller knows them, saves a query.
     """
     start, end = _utc(start), _utc(end)
     if start is not None and end is not None:
         if end < start:
             raise ValueError("The end of the range is before its start.")
         return start, end
-    first, last = events_span(journey_map=journey_map)
+    first, last = span if span is not None else events_span(journey_map=journey_map)
     if start is None and first is not None:
         start = first if end is None else min(_utc(first), end)
     if end is None and last is not None:
         end = _utc(last) + timedelta(microseconds=1)
         end = max(end, start) if start is not None else end
     return _utc(start), end
+
+
+def _instant(micros: int) -> datetime:
+    return EPOCH + timedelta(microseconds=int(micros))
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -170,8 +170,9 @@ def _text_mask(column: pd.Series, test: CellTest) -> np.ndarray:
         uniques = column.cat.categories
     else:
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    answers = (test(_cell_text(unique)) for unique in uniques)
-    table = np.fromiter(answers, dtype=bool, count=len(uniques))
+    if pd.api.types.infer_dtype(uniques, skipna=False) != "string":
+        uniques = [_cell_text(unique) for unique in uniques]
+    table = np.fromiter(map(test, uniques), dtype=bool, count=len(uniques))
     # code -1 (a missing value) takes the answer for the empty string, stored after the uniques
     table = np.append(table, test(""))
     return table[codes]
