@@ -105,7 +105,7 @@ def test_a_sample_of_ten_matching_rows_is_shown(ws_editor_client, shop) -> None:
     rows = re.findall(r"<tr><td>", table.group(0))
     assert len(rows) == 10
     assert "free" in table.group(0) and "pro" not in table.group(0)
-    assert "2024-03-17 10:00:00" in table.group(0)  # the latest first: visitor 38's cart
+    assert "2024-03-17 10:00:00" in table.group(0)  # the last imported first: visitor 38's cart
 
 
 def test_a_bad_rule_is_refused_with_its_path(ws_editor_client, shop) -> None:
@@ -166,7 +166,7 @@ def test_over_many_rows_only_the_latest_are_counted_and_the_page_says_so(
 
     response = post_rule(ws_editor_client, preview_url(shop), equals("event", "page_view"))
 
-    assertContains(response, "among the latest 20 of 76 events")
+    assertContains(response, "among the 20 last imported of 76 events")
     # The 20 latest rows: visitors 29 to 39 (11 page views) with their carts and purchases.
     assert counts(response) == (11, 11)
 
