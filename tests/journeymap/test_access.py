@@ -315,6 +315,18 @@ def the_share_link(scene: Scene) -> dict[str, Any]:
     return {"slug": scene.journey_map.slug, "pk": scene.share_link.pk}
 
 
+def fed_map(scene: Scene) -> dict[str, Any]:
+    """Acme's map once an imported event log feeds it (a rule preview counts its rows)."""
+    assert scene.datasets.ready
+    return map_slug(scene)
+
+
+def persona_with_events(scene: Scene) -> dict[str, Any]:
+    """A persona of Acme once the workspace has an imported event log (to preview segments on)."""
+    assert scene.datasets.ready
+    return the_persona(scene)
+
+
 def dataset(which: str) -> Callable[[Scene], dict[str, Any]]:
     """The URL arguments of one of the datasets, e.g. dataset("ready")."""
     return lambda scene: {"pk": getattr(scene.datasets, which).pk}
@@ -376,6 +388,17 @@ def mapping_data(dataset: Dataset) -> dict[str, str]:
         for name, value in form.initial.items()
         if value is not False
     }
+
+
+RULE = {"all": [{"field": "event", "op": "equals", "value": "purchase"}]}
+
+
+def rule_data(scene: Scene) -> dict[str, Any]:
+    return {"rule": json.dumps(RULE)}
+
+
+def segment_data(scene: Scene) -> dict[str, Any]:
+    return {"rule_field": "segment", "segment": json.dumps(RULE)}
 
 
 @dataclass(frozen=True)
@@ -644,6 +667,23 @@ MATRIX = [
     ),
     Row("dataset_delete", "get", NOT_ALLOWED, kwargs=dataset("ready")),
     Row("dataset_delete", "post", ADMINS_ACTION, kwargs=dataset("ready")),
+    # A map's stored figures and the rule previews (analytics): every member reads the figures and
+    # what a touchpoint's rule matches; editors try rules in the builders, which store nothing.
+    Row("map_figures", "get", EVERY_MEMBER, kwargs=map_slug, htmx=True),
+    Row("map_figures", "post", NOT_ALLOWED, kwargs=map_slug),
+    Row("rule_preview", "get", NOT_ALLOWED, kwargs=map_slug),
+    Row("rule_preview", "post", EDITORS_PAGE, kwargs=fed_map, data=rule_data, changes=False),
+    Row("segment_preview", "get", NOT_ALLOWED, kwargs=the_persona),
+    Row(
+        "segment_preview",
+        "post",
+        EDITORS_PAGE,
+        kwargs=persona_with_events,
+        data=segment_data,
+        changes=False,
+    ),
+    Row("touchpoint_matches", "get", EVERY_MEMBER, kwargs=touchpoint_pk),
+    Row("touchpoint_matches", "post", NOT_ALLOWED, kwargs=touchpoint_pk),
 ]
 
 
@@ -1025,6 +1065,11 @@ ELSEWHERE = [
         data=lambda s: {"maps": [s.rival_map.pk]},
     ),
     Row("dataset_delete", "post", NOT_FOUND, kwargs=rival_dataset("ready")),
+    # Figures and rule previews.
+    Row("map_figures", "get", NOT_FOUND, kwargs=rival_slug, htmx=True),
+    Row("rule_preview", "post", NOT_FOUND, kwargs=rival_slug, data=rule_data),
+    Row("segment_preview", "post", NOT_FOUND, kwargs=rival_persona, data=segment_data),
+    Row("touchpoint_matches", "get", NOT_FOUND, kwargs=lambda s: {"pk": s.rival_touchpoint.pk}),
     # Members.
     Row(
         "member_role",
