@@ -82,7 +82,7 @@ def _row(
     ]
 
 
-def write_demo_events(path: Path, *, users: int = 8000, days: int = 56, seed: int = 7) -> int:
+def write_demo_events(path: Path, *, users: int = 9000, days: int = 105, seed: int = 7) -> int:
     """Write the demo event log as CSV at `path`; return the number of events written."""
     rng = random.Random(seed)
     start = datetime(2026, 8, 1, tzinfo=UTC)
@@ -197,6 +197,10 @@ def write_demo_events(path: Path, *, users: int = 8000, days: int = 56, seed: in
                             order,
                         ]
                     )
+    # Visitors keep arriving until the last day, so recent weeks compare fairly with earlier ones;
+    # what would fall after it (a late repeat purchase) has not happened yet.
+    last = (start + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    rows = [row for row in rows if row[0] < last]
     rows.sort(key=lambda row: (row[0], row[2]))
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -205,7 +209,7 @@ def write_demo_events(path: Path, *, users: int = 8000, days: int = 56, seed: in
     return len(rows)
 
 
-def write_demo_survey(path: Path, *, responses: int = 400, days: int = 100, seed: int = 11) -> int:
+def write_demo_survey(path: Path, *, responses: int = 400, days: int = 105, seed: int = 11) -> int:
     """Write the demo NPS survey (score, user, date, comment) as CSV; return the rows written."""
     rng = random.Random(seed)
     start = datetime(2026, 8, 1, tzinfo=UTC)
@@ -226,7 +230,7 @@ def write_demo_survey(path: Path, *, responses: int = 400, days: int = 100, seed
             day = start + timedelta(days=rng.randrange(days))
             comment = rng.choice(comments[group]) if rng.random() < 0.6 else ""
             writer.writerow(
-                [f"u{rng.randint(1, 8000):05d}", day.date().isoformat(), score, comment]
+                [f"u{rng.randint(1, 9000):05d}", day.date().isoformat(), score, comment]
             )
     return responses
 

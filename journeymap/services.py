@@ -262,6 +262,11 @@ def demo_load() -> DemoLoaded:
     from analytics.demo_data import demo_datasets_load
 
     created += demo_datasets_load(journey_map=journey_map, user=user)
+    # Compute the figures now, so that the first page a newcomer sees is full rather than
+    # "recomputing…" (the queued task finds them current and does nothing).
+    from analytics.materialise import metrics_recompute
+
+    metrics_recompute(map_id=journey_map.pk)
     return DemoLoaded(workspace, user, journey_map, created)
 
 

@@ -371,7 +371,7 @@ def test_load_demo_creates_everything_and_says_how_to_log_in(demo_output, demo_m
 
     assert lines[0] == (
         "Created workspace demo, user demo, map ecommerce-journey, "
-        "dataset Demo shop events (29,484 rows), dataset Demo shop NPS survey (400 rows)."
+        "dataset Demo shop events (32,473 rows), dataset Demo shop NPS survey (400 rows)."
     )
     assert "map “E-commerce journey” with 5 stages and 3 personas" in lines[1]
     assert "/w/demo/maps/ecommerce-journey/" in demo_output
@@ -385,7 +385,7 @@ def test_load_demo_attaches_the_demo_datasets_to_the_map(demo_map):
     assert set(datasets) == {"Demo shop events", "Demo shop NPS survey"}
     events = datasets["Demo shop events"]
     assert events.status == "ready"
-    assert events.row_count == events.events.count() == 29_484
+    assert events.row_count == events.events.count() == 32_473
     assert events.rejected_count == 0
     assert datasets["Demo shop NPS survey"].responses.count() == 400
 
@@ -394,7 +394,7 @@ def test_load_demo_twice_imports_the_demo_datasets_once(demo_map):
     run("load_demo")
 
     assert Dataset.objects.filter(workspace__slug="demo").count() == 2
-    assert Event.objects.filter(dataset__workspace__slug="demo").count() == 29_484
+    assert Event.objects.filter(dataset__workspace__slug="demo").count() == 32_473
 
 
 def test_after_load_demo_demo_demo_logs_in_as_admin_of_the_demo(demo_map):
