@@ -1,17 +1,21 @@
 """Loading a map's analytics rows for the metrics engine: columns, not model instances.
 
 Events are read with one SELECT through a chunked (server-side on PostgreSQL) cursor, only the
-columns that the figures and the rules need, and turned into numpy arrays: timestamps as integer
-microseconds, users, sessions and order ids as integer codes, rule fields as categoricals. Extra
-properties are pulled out of the JSON column in SQL, each with its JSON type, so that a value reads
-the same on SQLite and PostgreSQL (see `_extra_text`).
+columns that the figures and the rules need (see `_read_table` for how they travel), and turned
+into numpy arrays: timestamps as integer microseconds, users, sessions and order ids as integer
+codes, rule fields as categoricals. Extra properties are pulled out of the JSON column in SQL as
+their JSON text, read once per distinct value, so that a value reads the same on SQLite and
+PostgreSQL (see `_ExtraJson`).
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -22,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
+from django.db.backends.utils import CursorWrapper
 from django.db.models import (
     Case,
     Expression,
@@ -38,7 +43,7 @@ from django.db.models import (
 )
 
 from analytics.models import AggregateRow, DatasetKind, Event, SurveyResponse
-from analytics.rules import number_text
+from analytics.rules import as_number, number_text
 from journeymap.models import JourneyMap
 from touchpoints.rules import CANONICAL_FIELDS
 
@@ -265,6 +270,8 @@ class _ExtraJson(Func):
     once per distinct value, so that a value reads the same on both.
     """
 
+    output_field = TextField()
+
     def __init__(self, expression: F, *, key: str) -> None:
         super().__init__(expression)
         self.key = key
@@ -342,20 +349,34 @@ def _read_lines(events: QuerySet, columns: dict[str, Expression], types: dict) -
     tables, revenues = [], []
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
-        while rows := cursor.fetchmany(CHUNK_ROWS):
-            lines, revenue = zip(*rows, strict=True)
-            try:
-                table = pcsv.read_csv(io.BytesIO("\n".join(lines).encode()), **options)
-            except pa.ArrowInvalid:  # a value holding the separator
-                return None
-            if table.num_rows != len(rows):  # a value holding a line break
-                return None
-            tables.append(table)
-            revenues.append(np.array(revenue, dtype=np.float64))
+        with closing(_prefetched_chunks(cursor)) as chunks:
+            for rows in chunks:
+                lines, revenue = zip(*rows, strict=True)
+                try:
+                    table = pcsv.read_csv(io.BytesIO("\n".join(lines).encode()), **options)
+                except pa.ArrowInvalid:  # a value holding the separator
+                    return None
+                if table.num_rows != len(rows):  # a value holding a line break
+                    return None
+                tables.append(table)
+                revenues.append(np.array(revenue, dtype=np.float64))
     if not tables:
         return pa.table({name: pa.array([], type=types[name]) for name in [*columns, "revenue"]})
     revenue = np.nan_to_num(np.concatenate(revenues), nan=0.0)  # NULLIF made 0 a NULL
     return pa.concat_tables(tables).append_column("revenue", pa.array(revenue))
+
+
+def _prefetched_chunks(cursor: CursorWrapper) -> Iterator[list[tuple]]:
+    """The cursor's rows in chunks, the next chunk fetched in a thread while this one is used.
+
+    The database (or SQLite, which releases the GIL while it steps) produces rows while Arrow
+    parses the previous ones, instead of each waiting for the other.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="jm-fetch") as pool:
+        pending = pool.submit(cursor.fetchmany, CHUNK_ROWS)
+        while rows := pending.result():
+            pending = pool.submit(cursor.fetchmany, CHUNK_ROWS)
+            yield rows
 
 
 def _read_cells(events: QuerySet, columns: dict[str, Expression], types: dict) -> pa.Table:
@@ -426,13 +447,16 @@ def _extra_text(value: str) -> str:
 
 
 def _metric_number(value: object) -> float:
+    """A report's metric cell as a number (a number, or text spelling one); NaN otherwise."""
     if isinstance(value, bool) or value is None:
         return np.nan
     if isinstance(value, int | float):
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            return np.nan
+        return number if math.isfinite(number) else np.nan
     if isinstance(value, str):
-        from analytics.rules import as_number
-
-        number = as_number(value.replace(",", "")) if value.strip() else None
+        number = as_number(value)
         return np.nan if number is None else number
     return np.nan
