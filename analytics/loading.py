@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper as Connection
 from django.db.backends.utils import CursorWrapper
 from django.db.models import (
     Case,
@@ -41,6 +43,7 @@ from django.db.models import (
     Value,
     When,
 )
+from django.db.models.sql.compiler import SQLCompiler as Compiler
 
 from analytics.models import AggregateRow, DatasetKind, Event, SurveyResponse
 from analytics.rules import as_number, number_text
@@ -246,6 +249,8 @@ def json_text(value: object) -> str:
 
 # --- SQL ----------------------------------------------------------------------------------------
 
+SQL = tuple[str, tuple]
+
 
 class _TimestampColumn(Func):
     """The timestamp in a form that converts fast: µs since the epoch, or SQLite's stored text.
@@ -253,11 +258,11 @@ class _TimestampColumn(Func):
     Selecting the bare column would make the SQLite driver parse each value into a datetime.
     """
 
-    def as_sql(self, compiler, connection, **extra):  # type: ignore[override]
+    def as_sql(self, compiler: Compiler, connection: Connection, **extra: Any) -> SQL:
         sql, params = compiler.compile(self.source_expressions[0])
         return f"CAST({sql} AS TEXT)", params
 
-    def as_postgresql(self, compiler, connection, **extra):  # type: ignore[override]
+    def as_postgresql(self, compiler: Compiler, connection: Connection, **extra: Any) -> SQL:
         sql, params = compiler.compile(self.source_expressions[0])
         return f"(EXTRACT(EPOCH FROM {sql}) * 1000000)::bigint", params
 
@@ -276,11 +281,11 @@ class _ExtraJson(Func):
         super().__init__(expression)
         self.key = key
 
-    def as_sqlite(self, compiler, connection, **extra):  # type: ignore[override]
+    def as_sqlite(self, compiler: Compiler, connection: Connection, **extra: Any) -> SQL:
         column, params = compiler.compile(self.source_expressions[0])
         return f"({column} -> %s)", (*params, "$." + json.dumps(self.key))
 
-    def as_postgresql(self, compiler, connection, **extra):  # type: ignore[override]
+    def as_postgresql(self, compiler: Compiler, connection: Connection, **extra: Any) -> SQL:
         column, params = compiler.compile(self.source_expressions[0])
         return f"(({column} -> %s)::text)", (*params, self.key)
 
@@ -290,7 +295,7 @@ class _Line(Func):
 
     output_field = TextField()
 
-    def as_sql(self, compiler, connection, **extra):  # type: ignore[override]
+    def as_sql(self, compiler: Compiler, connection: Connection, **extra: Any) -> SQL:
         parts, params = [], []
         for expression in self.source_expressions:
             sql, expression_params = compiler.compile(expression)
