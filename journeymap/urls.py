@@ -92,6 +92,7 @@ urlpatterns = [
     ),
     # The map's stored figures, and what a rule matches (analytics).
     path("w/<slug:workspace>/", include("analytics.figures_urls")),
+    path("w/<slug:workspace>/maps/<slug:slug>/", include("analytics.dashboard_urls")),
     path("w/<slug:workspace>/maps/<slug:slug>/history/", include("journeymap.history_urls")),
     path("w/<slug:workspace>/maps/<slug:slug>/", include("journeymap.collab_urls")),
     path("w/<slug:workspace>/personas/", include("personas.urls")),

@@ -684,6 +684,11 @@ MATRIX = [
     ),
     Row("touchpoint_matches", "get", EVERY_MEMBER, kwargs=touchpoint_pk),
     Row("touchpoint_matches", "post", NOT_ALLOWED, kwargs=touchpoint_pk),
+    # The map's dashboard and its figures as CSV (analytics): every member reads them.
+    Row("map_dashboard", "get", EVERY_MEMBER, kwargs=map_slug),
+    Row("map_dashboard", "post", NOT_ALLOWED, kwargs=map_slug),
+    Row("map_dashboard_csv", "get", EVERY_MEMBER, kwargs=map_slug),
+    Row("map_dashboard_csv", "post", NOT_ALLOWED, kwargs=map_slug),
 ]
 
 
@@ -1070,6 +1075,9 @@ ELSEWHERE = [
     Row("rule_preview", "post", NOT_FOUND, kwargs=rival_slug, data=rule_data),
     Row("segment_preview", "post", NOT_FOUND, kwargs=rival_persona, data=segment_data),
     Row("touchpoint_matches", "get", NOT_FOUND, kwargs=lambda s: {"pk": s.rival_touchpoint.pk}),
+    # The dashboard of Rival's map.
+    Row("map_dashboard", "get", NOT_FOUND, kwargs=rival_slug),
+    Row("map_dashboard_csv", "get", NOT_FOUND, kwargs=rival_slug),
     # Members.
     Row(
         "member_role",

@@ -1,0 +1,110 @@
+"""Every plotly figure of the app, built here and nowhere else (STYLE §8).
+
+A chart leaves this module as HTML that holds no script to run: an empty element and its figure as
+a JSON data block, which static/js/charts.js draws with the locally served plotly.min.js (so the
+pages keep working under a strict Content-Security-Policy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import plotly.graph_objects as go
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+# JSON inside a <script type="application/json"> block: nothing that could close the block.
+_JSON_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
+_LAYOUT = {
+    "margin": {"l": 10, "r": 10, "t": 10, "b": 40},
+    "font": {"family": "system-ui, sans-serif", "size": 13},
+    "paper_bgcolor": "#fff",
+    "plot_bgcolor": "#fff",
+}
+
+
+def embed(figure: go.Figure, element_id: str, label: str) -> SafeString:
+    """The chart's HTML: a container for charts.js and the figure's JSON beside it."""
+    data = figure.to_json().translate(_JSON_ESCAPES)
+    return format_html(
+        '<div class="chart" id="{}" data-plotly="{}-data" role="img" aria-label="{}"></div>'
+        '<script type="application/json" id="{}-data">{}</script>',
+        element_id,
+        element_id,
+        label,
+        element_id,
+        mark_safe(data),  # escaped above: a JSON text that cannot end the script element
+    )
+
+
+def funnel_chart(figures: Mapping[str, Any], element_id: str = "funnel-chart") -> SafeString:
+    """The funnel of the measured stages: users per step, conversion and drop-off per step."""
+    stages = [entry for entry in figures.get("stages") or [] if entry.get("measured")]
+    names = [entry["name"] for entry in stages]
+    users = [entry["funnel_users"] or 0 for entry in stages]
+    details = [
+        [
+            "—" if entry["conversion_rate"] is None else f"{entry['conversion_rate'] * 100:.1f}%",
+            entry["drop_off"] or 0,
+            "—"
+            if entry["overall_conversion"] is None
+            else f"{entry['overall_conversion'] * 100:.1f}%",
+        ]
+        for entry in stages
+    ]
+    figure = go.Figure(
+        go.Funnel(
+            y=names,
+            x=users,
+            customdata=details,
+            text=[
+                f"{users[0]:,} users"
+                if index == 0
+                else f"{users[index]:,} users · {details[index][0]} of the step before"
+                for index in range(len(stages))
+            ],
+            texttemplate="%{text}",
+            hovertemplate=(
+                "<b>%{y}</b><br>%{x:,} users<br>conversion from the step before: "
+                "%{customdata[0]}<br>drop-off: %{customdata[1]:,}<br>"
+                "of the first step: %{customdata[2]}<extra></extra>"
+            ),
+            marker={"color": "#3b6fd8"},
+        )
+    )
+    figure.update_layout(**_LAYOUT, height=max(220, 70 * len(stages)))
+    return embed(figure, element_id, "Funnel of the measured stages (the table below holds it)")
+
+
+def trends_chart(
+    weekly: Sequence[Mapping[str, Any]], element_id: str = "trends-chart"
+) -> SafeString:
+    """Users per measured stage per ISO week, one line per stage."""
+    weeks = [week["week"] for week in weekly]
+    figure = go.Figure()
+    names = [entry["name"] for entry in (weekly[0]["stages"] if weekly else [])]
+    for index, name in enumerate(names):
+        if not weekly[0]["stages"][index].get("measured"):
+            continue
+        figure.add_trace(
+            go.Scatter(
+                x=weeks,
+                y=[week["stages"][index]["users"] for week in weekly],
+                name=name,
+                mode="lines+markers",
+                hovertemplate=f"<b>{_plain(name)}</b><br>%{{x}}: %{{y:,}} users<extra></extra>",
+            )
+        )
+    figure.update_layout(
+        **_LAYOUT,
+        height=320,
+        legend={"orientation": "h", "y": -0.2},
+        yaxis={"title": {"text": "users"}, "rangemode": "tozero"},
+    )
+    return embed(figure, element_id, "Users per stage per week (the table below holds them)")
+
+
+def _plain(text: str) -> str:
+    """A stage name inside a plotly hover template, where %{...} is template syntax."""
+    return text.replace("{", "(").replace("}", ")").replace("<", "‹")

@@ -1,0 +1,190 @@
+"""What the per-map dashboard shows, read from the stored figures only (DESIGN §7, §9).
+
+`load_dashboard` costs a constant number of queries whatever the size of the map: the stored
+figures (analytics.figures.load_map_figures, two queries), the stages with their KPIs, pain points
+and opportunities (four), and the personas on the map (one). It never reads a row of events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch
+from django.utils.safestring import SafeString
+
+from analytics import charts, insights
+from analytics.figures import STAGE_METRICS, KpiFigure, MapFigures, load_map_figures
+from journeymap.exports import csv_text
+from journeymap.models import JourneyMap
+from stages.models import Stage, StageKPI
+from touchpoints.models import Opportunity, PainPoint
+
+TOTALS = (
+    "users",
+    "sessions",
+    "events",
+    "revenue",
+    "orders",
+    "purchasers",
+    "conversion_rate",
+    "aov",
+    "revenue_per_user",
+    "repeat_purchase_rate",
+    "bounce_rate",
+    "nps",
+    "nps_responses",
+)
+CSV_HEADER = ["section", "week", "stage_position", "stage", "metric", "value"]
+
+
+@dataclass
+class StageCard:
+    """A stage's KPI card: its stored figures and each KPI against its target."""
+
+    stage: Stage
+    entry: dict[str, Any] | None  # the stage's entry of the stored figures
+    kpis: list[tuple[StageKPI, KpiFigure]]
+
+
+@dataclass
+class Dashboard:
+    """Everything the dashboard page shows of one map, for all users or one persona."""
+
+    map_figures: MapFigures
+    personas: list[Any]
+    cards: list[StageCard]
+    figures: dict[str, Any] | None
+    weekly: list[dict[str, Any]]
+    funnel: list[dict[str, Any]] = field(default_factory=list)
+    biggest_drop_off: insights.Step | None = None
+    at_risk: list[insights.StageAtRisk] = field(default_factory=list)
+    purchase_stage: dict[str, Any] | None = None
+    ranked_cards: list[insights.RankedCard] = field(default_factory=list)
+    belief_checks: list[insights.BeliefCheck] = field(default_factory=list)
+
+    @property
+    def measured_names(self) -> list[str]:
+        return [entry["name"] for entry in self.funnel]
+
+    @property
+    def weekly_rows(self) -> list[tuple[str, list[Any]]]:
+        """(week, users of each measured stage) for the trends table."""
+        indexes = [
+            index
+            for index, entry in enumerate((self.figures or {}).get("stages") or [])
+            if entry.get("measured")
+        ]
+        return [
+            (week["week"], [week["stages"][index]["users"] for index in indexes])
+            for week in self.weekly
+            if len(week["stages"]) == len((self.figures or {}).get("stages") or [])
+        ]
+
+    @property
+    def funnel_chart(self) -> SafeString | None:
+        return charts.funnel_chart(self.figures) if self.funnel else None
+
+    @property
+    def trends_chart(self) -> SafeString | None:
+        return charts.trends_chart(self.weekly) if self.weekly and self.funnel else None
+
+
+def load_dashboard(*, journey_map: JourneyMap, persona_id: int | None) -> Dashboard:
+    """The dashboard of a map for a persona on it (else all users), from the stored figures."""
+    map_figures = load_map_figures(map_id=journey_map.pk, persona_id=persona_id)
+    stages = list(
+        journey_map.stages.order_by("position", "pk").prefetch_related(
+            Prefetch("kpis", queryset=StageKPI.objects.order_by("pk")),
+            Prefetch("pain_points", queryset=PainPoint.objects.order_by("-severity", "pk")),
+            Prefetch("opportunities", queryset=Opportunity.objects.order_by("-impact", "pk")),
+        )
+    )
+    cards = []
+    for stage in stages:
+        stage_figures = map_figures.stage(stage.pk)
+        kpis = [
+            (
+                kpi,
+                map_figures.kpi(
+                    stage_id=stage.pk,
+                    metric=kpi.metric,
+                    target=kpi.target,
+                    direction=kpi.direction,
+                ),
+            )
+            for kpi in stage.kpis.all()
+        ]
+        cards.append(StageCard(stage, stage_figures.entry if stage_figures else None, kpis))
+    row = map_figures.row
+    figures = row.figures if row is not None else None
+    dashboard = Dashboard(
+        map_figures=map_figures,
+        personas=list(journey_map.personas.order_by("name", "pk")),
+        cards=cards,
+        figures=figures,
+        weekly=row.weekly if row is not None else [],
+    )
+    if figures is None:
+        return dashboard
+    notes = _stage_notes(stages, row.stage_ids)
+    dashboard.funnel = [entry for entry in figures["stages"] if entry.get("measured")]
+    dashboard.biggest_drop_off = insights.biggest_drop_off(figures)
+    dashboard.purchase_stage = insights.purchase_stage(figures)
+    dashboard.at_risk = insights.revenue_at_risk(figures)
+    dashboard.ranked_cards = insights.ranked_cards(dashboard.at_risk, notes)
+    dashboard.belief_checks = insights.belief_checks(figures, notes)
+    return dashboard
+
+
+def _stage_notes(
+    stages: list[Stage], stage_ids: list[int | None]
+) -> dict[int, insights.StageNotes]:
+    """The team's notes on each stage, keyed by the stage's index in the stored figures."""
+    by_id = {stage.pk: stage for stage in stages}
+    notes = {}
+    for index, stage_id in enumerate(stage_ids):
+        stage = by_id.get(stage_id)
+        if stage is None:
+            continue
+        notes[index] = insights.StageNotes(
+            name=stage.name,
+            emotion=stage.emotion,
+            pain_points=[(pp.title, pp.severity) for pp in stage.pain_points.all()],
+            opportunities=[(op.title, op.impact) for op in stage.opportunities.all()],
+        )
+    return notes
+
+
+def dashboard_csv(dashboard: Dashboard) -> str:
+    """The figures behind the page, one value a row: totals, each stage, each stage per week."""
+    figures = dashboard.figures
+    if figures is None:
+        return csv_text(CSV_HEADER, [])
+    rows: list[list[Any]] = []
+    totals = figures.get("totals") or {}
+    for metric in TOTALS:
+        rows.append(["totals", "", "", "", metric, _cell(totals.get(metric))])
+    for entry in figures["stages"]:
+        for metric in STAGE_METRICS:
+            rows.append(
+                ["stage", "", entry["position"], entry["name"], metric, _cell(entry.get(metric))]
+            )
+    for week in dashboard.weekly:
+        for entry in week["stages"]:
+            if entry.get("measured"):
+                rows.append(
+                    [
+                        "week",
+                        week["week"],
+                        entry["position"],
+                        entry["name"],
+                        "users",
+                        entry["users"],
+                    ]
+                )
+    return csv_text(CSV_HEADER, rows)
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
