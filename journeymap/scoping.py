@@ -56,4 +56,3 @@ class WorkspaceScopedQuerySet(models.QuerySet):
     def administered_by(self, user: AbstractBaseUser | AnonymousUser) -> Self:
         """Objects of the workspaces the user administers."""
         return self._with_role(user, Role.ADMIN)
-
