@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import itertools
 import logging
+import sys
 import tempfile
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +29,7 @@ from analytics.importing import sources, transform, writing
 from analytics.importing.detection import propose
 from analytics.importing.errors import ImportRefused
 from analytics.importing.fields import EXTRA
-from analytics.importing.reading import TableReader
+from analytics.importing.reading import PlainReader, TableReader
 from analytics.importing.sniffing import Sample, read_sample
 from analytics.models import Dataset, DatasetStatus
 from journeymap.exports import safe_cell
@@ -81,12 +83,15 @@ class StageResult:
     reasons: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     totals_rows: int = 0
+    sessionless: int = 0  # events staged without a session id (sessions derived after writing)
 
 
-def _chunks(reader: TableReader, size: int) -> Iterator[tuple[list[list[str]], list[int]]]:
+def _chunks(
+    rows: Iterable[tuple[int, list[str]]], size: int
+) -> Iterator[tuple[list[list[str]], list[int]]]:
     records: list[list[str]] = []
     lines: list[int] = []
-    for line, record in reader:
+    for line, record in rows:
         records.append(record)
         lines.append(line)
         if len(records) >= size:
@@ -120,42 +125,100 @@ def open_text(dataset: Dataset) -> Iterator[Any]:
             text.detach()
 
 
-def stage_rows(
-    dataset: Dataset, plan: transform.Plan, stage: writing.Stage, report: Any
-) -> StageResult:
-    """Read, validate and stage every row of the file; rejected rows go to the report."""
-    result = StageResult()
+class _Staging:
+    """Frames of text in file order → canonical rows staged, problems reported, progress saved."""
+
+    def __init__(
+        self, dataset: Dataset, plan: transform.Plan, stage: writing.Stage, report: Any
+    ) -> None:
+        self.dataset = dataset
+        self.plan = plan
+        self.stage = stage
+        self.report = report
+        self.result = StageResult()
+        self.total = dataset.progress_total
+        self.carried: pd.DataFrame | None = None
+
+    def check_columns(self, columns: list[str]) -> None:
+        if columns != self.plan.columns:
+            raise ImportRefused(
+                "The file's columns are not the ones the mapping was made for "
+                f"({', '.join(columns[:6])}). Upload the file again."
+            )
+
+    def add(self, frame: pd.DataFrame, problems: list[transform.Problem], read: int) -> None:
+        if self.plan.shopify:
+            if self.carried is not None:
+                frame = pd.concat([self.carried, frame])
+            frame, self.carried = _hold_back_last_order(self.plan, frame)
+        _stage_chunk(self.plan, frame, problems, self.stage, self.report, self.result)
+        self.result.read += read
+        Dataset.objects.filter(pk=self.dataset.pk).update(
+            progress_rows=self.result.read, progress_total=max(self.total, self.result.read)
+        )
+
+    def finish(self) -> StageResult:
+        if self.carried is not None and not self.carried.empty:
+            _stage_chunk(self.plan, self.carried, [], self.stage, self.report, self.result)
+        return self.result
+
+
+def _stage_plain(dataset: Dataset, staging: _Staging) -> int | None:
+    """Stage what PlainReader can read; None when it read the whole file, else the rows it read."""
     options = dataset.options
-    sources.reset_fallback_count()
-    total = dataset.progress_total
     with open_text(dataset) as text:
-        reader = TableReader(
+        reader = PlainReader.start(
             text,
             delimiter=options.get("delimiter") or ",",
             header=options.get("header", True),
             table=int(options.get("table") or 0),
-            jsonl_keys=plan.columns if options.get("jsonl") else None,
+            jsonl=bool(options.get("jsonl")),
         )
-        carried = None
-        for records, lines in _chunks(reader, CHUNK_ROWS):
-            if reader.columns != plan.columns:
-                raise ImportRefused(
-                    "The file's columns are not the ones the mapping was made for "
-                    f"({', '.join(reader.columns[:6])}). Upload the file again."
-                )
-            frame, problems = transform.make_frame(records, lines, plan.columns)
-            if plan.shopify:
-                if carried is not None:
-                    frame = pd.concat([carried, frame])
-                frame, carried = _hold_back_last_order(plan, frame)
-            _stage_chunk(plan, frame, problems, stage, report, result)
-            result.read += len(records)
-            Dataset.objects.filter(pk=dataset.pk).update(
-                progress_rows=result.read, progress_total=max(total, result.read)
+        if reader is None:
+            return 0
+        for block in reader.blocks():
+            staging.check_columns(reader.columns)
+            frame, problems = transform.frame_from_block(block, staging.plan.columns)
+            # chunks of CHUNK_ROWS rows, each with the problems of the lines up to its last
+            pieces = [
+                frame.iloc[start : start + CHUNK_ROWS] for start in range(0, len(frame), CHUNK_ROWS)
+            ]
+            pieces = pieces or [frame]
+            ends = [int(piece.index[-1]) for piece in pieces[:-1]] + [sys.maxsize]
+            low = 0
+            for piece, high in zip(pieces, ends, strict=True):
+                mine = [problem for problem in problems if low < problem[0] <= high]
+                staging.add(piece, mine, len(piece) + len(mine))
+                low = high
+        return None if reader.complete else reader.records
+
+
+def stage_rows(
+    dataset: Dataset, plan: transform.Plan, stage: writing.Stage, report: Any
+) -> StageResult:
+    """Read, validate and stage every row of the file; rejected rows go to the report."""
+    options = dataset.options
+    sources.reset_fallback_count()
+    staging = _Staging(dataset, plan, stage, report)
+    skip = _stage_plain(dataset, staging)
+    notes: list[str] = []
+    if skip is not None:  # not plain (from the start, or from some block on): the csv module
+        with open_text(dataset) as text:
+            reader = TableReader(
+                text,
+                delimiter=options.get("delimiter") or ",",
+                header=options.get("header", True),
+                table=int(options.get("table") or 0),
+                jsonl_keys=plan.columns if options.get("jsonl") else None,
             )
-        if carried is not None and not carried.empty:
-            _stage_chunk(plan, carried, [], stage, report, result)
-        result.notes += reader.notes()
+            rows = itertools.islice(reader, skip, None)
+            for records, lines in _chunks(rows, CHUNK_ROWS):
+                staging.check_columns(reader.columns)
+                frame, problems = transform.make_frame(records, lines, plan.columns)
+                staging.add(frame, problems, len(records))
+            notes = reader.notes()
+    result = staging.finish()
+    result.notes += notes
     if sources.fallback_count():
         result.notes.append(
             "Some characters were not UTF-8 and were read as Windows-1252 (Latin-1)."
@@ -178,6 +241,8 @@ def _stage_chunk(
     facts, rows.attrs = dict(rows.attrs), {}
     stage.append(rows)
     result.rows += len(rows)
+    if plan.kind == "events":
+        result.sessionless += int(rows["session_id"].eq("").sum())
     result.totals_rows += facts.get("totals_rows", 0)
     for line, column, value, reason in problems:
         report.writerow([line, safe_cell(column), safe_cell(value), safe_cell(reason)])
@@ -273,7 +338,7 @@ def _write(
     dataset: Dataset, plan: transform.Plan, stage: writing.Stage, result: StageResult
 ) -> None:
     """Phase 2: every staged row in one transaction, then the dataset marked READY."""
-    with transaction.atomic():
+    with writing.bulk_load(), transaction.atomic():
         locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
         if locked.status == DatasetStatus.READY:
             return  # another run finished it first: same rows, once
@@ -291,7 +356,9 @@ def _write(
                         f"Removed {removed} duplicate event(s) (same event, user, time and "
                         "$insert_id)."
                     )
-            derived = writing.derive_sessions(dataset.pk, session_prefix(dataset.pk))
+            derived = 0
+            if result.sessionless:  # else the scan for rows without a session id finds none
+                derived = writing.derive_sessions(dataset.pk, session_prefix(dataset.pk))
             if derived:
                 notes.append(
                     f"Sessions derived for {derived} event(s) without a session id (a new "

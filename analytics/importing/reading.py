@@ -4,17 +4,29 @@ A file may open with `#` comment lines (GA4 downloads), hold several tables sepa
 line (a GA4 "Reports snapshot", a Universal Analytics export with a second table), or be JSON
 Lines (Mixpanel). The reader walks it record by record, never holding more than one record, and
 tells which table it read and what it skipped.
+
+Most big files are plain: a header on the first line, then one record per line, no quotes, no
+blank lines (event logs). `PlainReader` reads those a block of lines at a time with pyarrow's CSV
+parser, which gives the same records as `TableReader` on such text (see its docstring) without
+Python running per row; at the first block that is not plain it stops and `TableReader` reads the
+rest.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import json
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 
 WHITESPACE = "whitespace"
 
@@ -269,3 +281,177 @@ class TableReader:
         if self.walk.blank_rows:
             notes.append(f"Skipped {self.walk.blank_rows} row(s) with every field empty.")
         return notes
+
+
+# -- plain files, a block of lines at a time --------------------------------------------------
+
+PLAIN_BLOCK_CHARS = 8 * 1024 * 1024
+
+
+@dataclass
+class Block:
+    """The records of a run of plain lines: one text column per column, and their lines."""
+
+    table: pa.Table  # the records with the right number of fields
+    lines: np.ndarray  # the line of each of them
+    bad: list[tuple[int, int]]  # (line, number of fields) of the records with a wrong number
+    records: int  # every record of the block, good and bad
+
+
+class PlainReader:
+    """The data rows of a plain delimited file, read a block of lines at a time by pyarrow.
+
+    Plain means: the header on line 1, then one record per line, with no quote character, no
+    empty line, no record whose fields are all blank, no NUL and no lone carriage return. On such
+    text a record is its line split at the delimiter, exactly what `TableReader` (the csv module)
+    gives, so both readers yield the same records on the same lines. `blocks()` stops before the
+    first block that is not plain, leaving `complete` false: the caller then reads the file again
+    with `TableReader`, skipping the `records` rows read here. Empty lines at the very end of the
+    file are skipped, as `TableReader` skips them.
+    """
+
+    def __init__(self, stream: TextIO, delimiter: str, header: list[str]) -> None:
+        self.stream = stream
+        self.delimiter = delimiter
+        self.columns = unique_columns(header)
+        self.records = 0
+        self.complete = False
+        self._names = [f"c{position}" for position in range(len(header))]
+
+    @classmethod
+    def start(
+        cls,
+        stream: TextIO,
+        *,
+        delimiter: str = ",",
+        header: bool = True,
+        table: int = 0,
+        jsonl: bool = False,
+    ) -> PlainReader | None:
+        """A reader past the header line, or None when the file does not start plain.
+
+        None consumes the first line of `stream`: open the file again for `TableReader`.
+        """
+        if not header or table or jsonl or len(delimiter) != 1 or delimiter in '\r\n"':
+            return None
+        first = stream.readline()
+        line = first[:-2] if first.endswith("\r\n") else first.rstrip("\n")
+        if not line or any(char in line for char in '"\r\x00') or _is_comment([line]):
+            return None
+        fields = line.split(delimiter)
+        if _is_blank(fields):
+            return None
+        return cls(stream, delimiter, fields)
+
+    def blocks(self) -> Iterator[Block]:
+        """Blocks of records until the end of the file or the first block that is not plain."""
+        pending = ""
+        line = 2
+        while True:
+            chunk = self.stream.read(PLAIN_BLOCK_CHARS)
+            at_end = not chunk
+            pending += chunk
+            cut = len(pending) if at_end else pending.rfind("\n") + 1
+            ready, pending = pending[:cut], pending[cut:]
+            body = ready.rstrip("\r\n")
+            if not body:  # no whole line yet, or only empty lines: the end, or not plain
+                pending = ready + pending
+                if at_end:
+                    self.complete = True
+                    return
+                continue
+            # empty lines after the last record wait in `pending`: the end of the file, or, when
+            # more lines follow them, the start of a block that is not plain
+            ending = ready[len(body) :]
+            keep = 2 if ending.startswith("\r\n") else min(len(ending), 1)
+            ready, pending = body + ending[:keep], ending[keep:] + pending
+            block = self._parse(ready, line)
+            if block is None:
+                return
+            self.records += block.records
+            line += block.records
+            yield block
+            if at_end:
+                self.complete = True
+                return
+
+    def _parse(self, text: str, first_line: int) -> Block | None:
+        if "\r" in text:
+            if text.count("\r") != text.count("\r\n"):
+                return None
+            text = text.replace("\r\n", "\n")
+        if '"' in text or "\x00" in text or "\n\n" in text or text.startswith("\n"):
+            return None
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            return None
+        records = text.count("\n") + (0 if text.endswith("\n") else 1)
+        wrong: list[str] = []
+
+        def collect(row: pacsv.InvalidRow) -> str:
+            wrong.append(row.text)
+            return "skip"
+
+        table = pacsv.read_csv(
+            io.BytesIO(data),
+            read_options=pacsv.ReadOptions(column_names=self._names, block_size=len(data) + 1),
+            parse_options=pacsv.ParseOptions(
+                delimiter=self.delimiter,
+                quote_char=False,
+                escape_char=False,
+                newlines_in_values=False,
+                ignore_empty_lines=False,
+                invalid_row_handler=collect,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(self._names, pa.string()),
+                strings_can_be_null=False,
+                check_utf8=False,
+            ),
+        )
+        lines = np.arange(first_line, first_line + records, dtype=np.int64)
+        bad: list[tuple[int, int]] = []
+        if wrong:  # rare: find their lines (pyarrow does not tell them when reading in threads)
+            split = text.split("\n")[:records]
+            width = len(self._names)
+            offsets = [
+                offset
+                for offset, record in enumerate(split)
+                if record.count(self.delimiter) + 1 != width
+            ]
+            if any(_is_blank(split[offset].split(self.delimiter)) for offset in offsets):
+                return None
+            bad = [
+                (first_line + offset, split[offset].count(self.delimiter) + 1) for offset in offsets
+            ]
+            lines = np.delete(lines, offsets)
+        if table.num_rows != len(lines) or _has_blank_record(table):
+            return None
+        return Block(table=table, lines=lines, bad=bad, records=records)
+
+
+def _blank_cells(column: pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
+    """Which of `rows` hold an empty or all-whitespace cell (as Python's str.isspace says)."""
+    values = column.take(pa.array(rows))
+    # a cell starting with a letter or a digit is not blank: only the others are looked at
+    maybe = ~pc.utf8_is_alnum(pc.utf8_slice_codeunits(values, 0, 1)).to_numpy(zero_copy_only=False)
+    blank = np.zeros(len(rows), dtype=bool)
+    if not maybe.any():
+        return blank
+    candidates = values.filter(pa.array(maybe))
+    texts = [text for text in pc.unique(candidates).to_pylist() if not text or text.isspace()]
+    if texts:
+        found = pc.is_in(candidates, value_set=pa.array(texts, pa.string()))
+        blank[np.flatnonzero(maybe)] = found.to_numpy(zero_copy_only=False)
+    return blank
+
+
+def _has_blank_record(table: pa.Table) -> bool:
+    """Whether a record has every field empty or blank (TableReader skips those)."""
+    rows = np.arange(table.num_rows)
+    for column in table.columns:
+        rows = rows[_blank_cells(column, rows)]
+        if rows.size == 0:
+            return False
+    return True

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
@@ -23,6 +25,7 @@ from analytics.importing import fields as F
 from analytics.importing import jsoncells
 from analytics.importing.channels import derive_channels
 from analytics.importing.parsing import DateFormat, parse_dates, parse_numbers
+from analytics.importing.reading import Block
 
 # Longest text each canonical column holds (the model's max_length); longer values are cut.
 MAX_LENGTHS = {
@@ -77,6 +80,9 @@ TOTAL_LABELS = frozenset(
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2200
 
 Problem = tuple[int, str, str, str]  # line, column, value, reason
+
+NEEDS_ESCAPE = r'["\\\x00-\x1f]'  # what JSON text must escape: quote, backslash, controls
+CONTROLS = r"[\x00-\x1f]"
 
 
 def email_hash(email: str) -> str:
@@ -244,6 +250,21 @@ def make_frame(
     return frame, problems
 
 
+def frame_from_block(block: Block, columns: list[str]) -> tuple[pd.DataFrame, list[Problem]]:
+    """`make_frame` of a block read by PlainReader: the same frame, from pyarrow's columns."""
+    width = len(columns)
+    problems: list[Problem] = [
+        (line, "", f"{found} fields", f"{F.WRONG_FIELD_COUNT} (expected {width}, found {found})")
+        for line, found in block.bad
+    ]
+    data = {
+        column: pd.array(values, dtype="str")
+        for column, values in zip(columns, block.table.columns, strict=True)
+    }
+    frame = pd.DataFrame(data, index=pd.Index(block.lines, name="line"))
+    return frame, problems
+
+
 class JsonCells:
     """The flattened JSON cells of a chunk, parsed once and looked up by dotted key."""
 
@@ -278,22 +299,32 @@ def _empty(frame: pd.DataFrame) -> pd.Series:
 
 
 def json_objects(columns: dict[str, pd.Series], index: pd.Index) -> pd.Series:
-    """One JSON object (text) per row from text columns, without the empty values; None if none."""
+    """One JSON object (text) per row from text columns, without the empty values; NaN if none.
+
+    Built by pyarrow a whole column at a time; a column is escaped only when some value needs it.
+    """
     if not columns:
         return pd.Series(None, index=index, dtype="object")
-    parts = None
+    pieces = []
     for key, values in columns.items():
-        escaped = values.str.replace("\\", "\\\\", regex=False).str.replace('"', '\\"', regex=False)
-        controls = values.str.contains(r"[\x00-\x1f]", regex=True)
-        if controls.any():
-            escaped = escaped.copy()
-            escaped[controls] = [json.dumps(value)[1:-1] for value in values[controls]]
-        piece = ("," + json.dumps(key, ensure_ascii=False) + ':"' + escaped + '"').where(
-            values.ne(""), ""
-        )
-        parts = piece if parts is None else parts + piece
-    objects = ("{" + parts.str.slice(1) + "}").astype("object")
-    return objects.where(parts.ne(""), None)
+        text = pc.fill_null(pa.array(values, type=pa.string()), "")
+        escaped = text
+        if pc.any(pc.match_substring_regex(text, NEEDS_ESCAPE)).as_py():
+            escaped = pc.replace_substring(text, "\\", "\\\\")
+            escaped = pc.replace_substring(escaped, '"', '\\"')
+            controls = pc.match_substring_regex(text, CONTROLS).to_numpy(zero_copy_only=False)
+            if controls.any():
+                cells = escaped.to_pylist()
+                for row in np.flatnonzero(controls):
+                    cells[row] = json.dumps(text[row].as_py())[1:-1]
+                escaped = pa.array(cells, type=pa.string())
+        prefix = "," + json.dumps(key, ensure_ascii=False) + ':"'
+        piece = pc.binary_join_element_wise(prefix, escaped, '"', "")
+        pieces.append(pc.if_else(pc.equal(text, ""), "", piece))
+    parts = pc.binary_join_element_wise(*pieces, "")
+    objects = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(parts, 1), "}", "")
+    objects = pc.if_else(pc.equal(parts, ""), pa.scalar(None, pa.string()), objects)
+    return pd.Series(pd.array(objects, dtype="str"), index=index)
 
 
 def _extra(
