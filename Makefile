@@ -33,6 +33,11 @@ run: setup
 test: setup
 	$(PY) -m pytest
 
+# `make bench SIZES=100000,1000000` for fewer sizes; DATABASE_URL=postgres://... to run on PostgreSQL
+# (in the dedicated database journeymap_bench). Prints the table, writes bench/results/latest.json.
+bench: setup
+	$(PY) -m bench.run $(if $(SIZES),--sizes $(SIZES))
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
