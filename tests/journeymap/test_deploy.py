@@ -19,6 +19,9 @@ def test_check_deploy_is_clean_with_production_settings():
     env = {**os.environ, **PRODUCTION_ENV}
     for name in ("SECURE_COOKIES", "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS"):
         env.pop(name, None)  # the production defaults, not a developer's overrides
+    # The browser tests' conftest allows the ORM beside Playwright's loop in the test process;
+    # a deployment never has that, and the check rightly refuses it.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
 
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
