@@ -17,7 +17,8 @@ SIZES=...`) it generates an event log in the public e-commerce shape (bench/gene
 SQLite by default (a file in the work directory); PostgreSQL when DATABASE_URL is a postgres://
 URL: its server and user, but always the dedicated database `journeymap_bench` (dropped and
 created again at the start), never the one named in the URL. `--quick` (the test's mode) runs
-10,000 events and 3 seconds of load into a throw-away database.
+10,000 events and 3 seconds of load into a throw-away database. `--phases metrics,pages` measures
+again on the last run's database; `--markdown RESULT.json` prints a result as the README's tables.
 """
 
 from __future__ import annotations
@@ -928,6 +929,57 @@ def _pages_lines(measured: dict[str, Any], clients: int) -> list[str]:
     return lines
 
 
+def markdown(result: dict[str, Any]) -> str:
+    """The figures of a result as Markdown tables (what README.md shows)."""
+    m = result["machine"]
+    lines = [
+        f"{m['database']} · {m['cpu']}, {m['cores']} cores, {m['ram_gb']} GB RAM · Python "
+        f"{m['python']} · {m['date'][:10]} · load average {result['load_average_start'][0]} at "
+        f"the start, {result.get('load_average_end', ['?'])[0]} at the end",
+        "",
+        "| import | wall s | CPU s | rows/s | peak RSS | load |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in result["import"]:
+        lines.append(
+            f"| {row['rows']:,} rows | {row['wall_s']} | {row['cpu_s']} | "
+            f"**{row['rows_per_s']:,}** | {row['peak_rss_mb']} MB | {row['load_before']} |"
+        )
+    lines += [
+        "",
+        "| metrics (6 stages, 20 rules) | all users s | with the persona s | load |",
+        "| ---: | ---: | ---: | ---: |",
+    ]
+    for row in result["metrics"]:
+        lines.append(
+            f"| {row['events']:,} events | **{row['all_users_s']}** | {row['persona_s']} | "
+            f"{row['load_before']} |"
+        )
+    pages = result["pages"]
+    if pages:
+        lines += [
+            "",
+            f"| pages, {pages['events']:,} events, {pages['workers']} gunicorn workers, "
+            f"{pages['clients']} clients | pause | p50 ms | p95 ms | p99 ms | req/s | errors |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for measured in [pages, pages.get("with_think")]:
+            if not measured:
+                continue
+            pause = f"{measured['think_ms'] / 1000:g} s" if measured["think_ms"] else "none"
+            for kind, row in measured["pages"].items():
+                lines.append(
+                    f"| {kind} | {pause} | {row['p50_ms']} | **{row['p95_ms']}** | "
+                    f"{row['p99_ms']} | {row['rps']} | {row['errors']} |"
+                )
+        lines += [
+            "",
+            f"Server CPU per request: {pages['server_cpu_ms_per_request']} ms; the figures of the "
+            f"map were materialised in {pages['materialise_s']} s.",
+        ]
+    return "\n".join(lines)
+
+
 def parse_config(argv: list[str] | None) -> Config:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="", help="comma-separated row counts")
@@ -986,6 +1038,11 @@ def _exit_on_terminate(signum: int, frame: Any) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["--markdown"]:  # bench.run --markdown RESULT.json: tables for the README
+        for path in arguments[1:]:
+            print(markdown(json.loads(Path(path).read_text())) + "\n")
+        return 0
     config = parse_config(argv)
     signal.signal(signal.SIGTERM, _exit_on_terminate)
     bench = Bench(config)
