@@ -108,3 +108,29 @@ def trends_chart(
 def _plain(text: str) -> str:
     """A stage name inside a plotly hover template, where %{...} is template syntax."""
     return text.replace("{", "(").replace("}", ")").replace("<", "‹")
+
+
+def breakdown_chart(
+    breakdown: Mapping[str, Any], element_id: str, label: str = "Users by group"
+) -> SafeString:
+    """Grouped bars: the users of each stage (x) for each value of a dimension (one bar each)."""
+    stages = breakdown.get("stages") or []
+    names = [stage["name"] for stage in stages]
+    figure = go.Figure()
+    for index, value in enumerate(breakdown.get("values") or []):
+        figure.add_trace(
+            go.Bar(
+                x=names,
+                y=[stage["users"][index] for stage in stages],
+                name=value,
+                hovertemplate=f"<b>{_plain(value)}</b><br>%{{x}}: %{{y:,}} users<extra></extra>",
+            )
+        )
+    figure.update_layout(
+        **_LAYOUT,
+        barmode="group",
+        height=300,
+        legend={"orientation": "h", "y": -0.2},
+        yaxis={"title": {"text": "users"}, "rangemode": "tozero"},
+    )
+    return embed(figure, element_id, f"{label} (the table below holds it)")
