@@ -26,7 +26,15 @@ from django.utils.safestring import SafeString
 from analytics import charts, insights
 from analytics.figures import STAGE_METRICS, KpiFigure, MapFigures, load_map_figures
 from analytics.models import MapMetrics, RangeMetrics
-from analytics.ranges import ALL, PRESETS, DateRange, RangeError, range_figures, resolve_range
+from analytics.ranges import (
+    ALL,
+    PRESETS,
+    DateRange,
+    RangeError,
+    range_failure,
+    range_figures,
+    resolve_range,
+)
 from journeymap.exports import csv_text
 from journeymap.models import JourneyMap
 from stages.models import Stage, StageKPI
@@ -108,6 +116,7 @@ class Dashboard:
     range_pending: bool = False  # the chosen range's figures are being computed
     breakdowns: list[Breakdown] = field(default_factory=list)
     breakdowns_pending: bool = False
+    range_failed: str = ""  # why the figures of the range (or the breakdowns) could not be computed
     previous: dict[str, Any] | None = None  # the figures of the period compared against
 
     @property
@@ -184,6 +193,7 @@ def load_dashboard(
     range when it asks for none or for one that cannot be shown, saying why in `range_error`)."""
     map_figures = load_map_figures(map_id=journey_map.pk, persona_id=persona_id)
     range_row = range_pending = date_range = None
+    range_failed = ""
     range_error = ""
     if map_figures.row is not None:
         try:
@@ -198,6 +208,10 @@ def load_dashboard(
             journey_map=journey_map, persona_id=map_figures.persona_id, start=start, end=end
         )
         range_pending = range_row is None
+        if range_pending:
+            range_failed = range_failure(
+                journey_map=journey_map, persona_id=map_figures.persona_id, start=start, end=end
+            )
         if date_range is not None:
             map_figures.row = _range_as_map_metrics(range_row, stored, date_range)
     stages = list(
@@ -236,6 +250,7 @@ def load_dashboard(
         range_query=range_query or {},
         range_pending=bool(range_pending and date_range is not None),
         breakdowns_pending=bool(range_pending),
+        range_failed=range_failed,
         previous=row.previous if row is not None else None,
     )
     if range_row is not None:

@@ -191,6 +191,15 @@ def range_figures(
     return None
 
 
+def range_failure(
+    *, journey_map: JourneyMap, persona_id: int | None, start: datetime, end: datetime
+) -> str:
+    """Why the figures of a range asked for could not be computed ("" when they are on their
+    way): the page then stops waiting for them."""
+    row = _rows(journey_map.pk, persona_id, start, end).first()
+    return str((row.breakdowns or {}).get("error", "")) if row is not None else ""
+
+
 def _request(
     map_id: int,
     persona_id: int | None,
@@ -201,7 +210,7 @@ def _request(
 ) -> None:
     from analytics.tasks import compute_range_metrics
 
-    marks = {"requested_generation": generation, "requested_at": now}
+    marks = {"requested_generation": generation, "requested_at": now, "breakdowns": {}}
     try:
         with transaction.atomic():
             if not _rows(map_id, persona_id, start, end).update(**marks):
@@ -239,12 +248,24 @@ def range_metrics_compute(
         return {**result, "status": "up to date", "generation": stored.generation}
 
     stages = list(journey_map.stages.order_by("position", "pk").values_list("pk", "position"))
-    figures = compute_metrics(journey_map=journey_map, start=start, end=end, persona=persona)
-    previous = compute_metrics(
-        journey_map=journey_map, start=start - (end - start), end=start, persona=persona
-    )
-    breakdowns = compute_breakdowns(journey_map=journey_map, start=start, end=end, persona=persona)
-    breakdowns["persona"] = _persona_breakdown(journey_map, personas, persona, figures, start, end)
+    try:
+        figures = compute_metrics(journey_map=journey_map, start=start, end=end, persona=persona)
+        previous = compute_metrics(
+            journey_map=journey_map, start=start - (end - start), end=start, persona=persona
+        )
+        breakdowns = compute_breakdowns(
+            journey_map=journey_map, start=start, end=end, persona=persona
+        )
+        breakdowns["persona"] = _persona_breakdown(
+            journey_map, personas, persona, figures, start, end
+        )
+    except Exception as error:
+        logger.exception("Figures of map %s over %s – %s failed", map_id, start, end)
+        # the page stops polling and says why; a visit after PENDING_TIMEOUT asks again
+        _rows(map_id, persona_id, start, end).update(
+            breakdowns={"error": f"{type(error).__name__}: {error}"[:2000]}
+        )
+        return {**result, "status": "failed", "generation": generation}
 
     with transaction.atomic():
         row = _rows(map_id, persona_id, start, end).select_for_update().first()

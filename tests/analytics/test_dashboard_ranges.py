@@ -246,3 +246,24 @@ def test_a_viewer_opens_a_range_an_outsider_and_another_workspace_get_404(
     rival = make_shop(other_workspace, name="Rival journey")
     path = reverse("map_dashboard", kwargs={"workspace": "acme", "slug": rival.journey_map.slug})
     assert ws_viewer_client.get(f"{path}?range=90d").status_code == 404
+
+
+def test_a_range_that_cannot_be_computed_says_why_and_stops_polling(
+    shop, ws_viewer_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    def broken(**arguments):
+        raise ValueError("the events could not be read")
+
+    monkeypatch.setattr("analytics.engine.compute_breakdowns", broken)
+    path = url(shop, "range=7d")
+    with django_capture_on_commit_callbacks(execute=True):
+        assertContains(ws_viewer_client.get(path), 'id="range-pending"')
+
+    response = ws_viewer_client.get(path, headers={"HX-Request": "true"})
+
+    assertContains(
+        response,
+        "The figures for 13–19 Mar 2024 could not be computed: "
+        "ValueError: the events could not be read",
+    )
+    assertNotContains(response, "hx-trigger")
