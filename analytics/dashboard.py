@@ -204,10 +204,11 @@ def load_dashboard(
         start, end = (
             (date_range.start, date_range.end) if date_range else (stored.start, stored.end)
         )
-        range_row = range_figures(
-            journey_map=journey_map, persona_id=map_figures.persona_id, start=start, end=end
-        )
-        range_pending = range_row is None
+        if start is not None and end is not None:  # else no event: nothing to break down
+            range_row = range_figures(
+                journey_map=journey_map, persona_id=map_figures.persona_id, start=start, end=end
+            )
+            range_pending = range_row is None
         if range_pending:
             range_failed = range_failure(
                 journey_map=journey_map, persona_id=map_figures.persona_id, start=start, end=end

@@ -267,3 +267,21 @@ def test_a_range_that_cannot_be_computed_says_why_and_stops_polling(
         "ValueError: the events could not be read",
     )
     assertNotContains(response, "hx-trigger")
+
+
+def test_a_map_whose_datasets_hold_no_event_has_no_breakdowns_to_wait_for(
+    workspace, ws_viewer_client
+):
+    from analytics.models import Event
+
+    shop = make_shop(workspace, name="Quiet journey")
+    Event.objects.filter(dataset__in=shop.journey_map.datasets.all()).delete()
+    recompute_map_metrics.enqueue(shop.journey_map.pk)
+
+    response = ws_viewer_client.get(url(shop))
+
+    assert response.status_code == 200
+    assertNotContains(response, "hx-trigger")
+    assertContains(response, "No breakdown to show")
+    response = ws_viewer_client.get(url(shop, "range=7d"))
+    assertContains(response, "There is no data yet", status_code=422)
