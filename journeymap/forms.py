@@ -43,6 +43,13 @@ class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
+class WorkspaceDeleteForm(forms.Form):
+    # Not stripped: the name must be typed exactly as it is.
+    confirm_name = forms.CharField(
+        label="Type the workspace's name to confirm", max_length=120, strip=False
+    )
+
+
 class MapDetailsForm(VersionedForm):
     class Meta:
         model = JourneyMap
