@@ -15,6 +15,7 @@ from typing import Any
 
 from analytics.figures import COUNT, DURATION, MONEY, RATE, SCORE, format_duration, format_value
 from analytics.models import MapMetrics
+from analytics.ranges import range_figures
 from journeymap.history import live_period
 from journeymap.models import JourneyMap, Snapshot
 
@@ -68,13 +69,6 @@ class PeriodFigures:
         if self.start is None:
             return False
         return self.start != self.live_from or self.end != self.live_until
-
-
-def range_figures(**kwargs: Any) -> Any:
-    """`analytics.ranges.range_figures` (imported on use until the dash-ranges branch is in)."""
-    from analytics.ranges import range_figures as figures_of_range
-
-    return figures_of_range(**kwargs)
 
 
 def data_span(*, journey_map: JourneyMap) -> tuple[datetime | None, datetime | None]:

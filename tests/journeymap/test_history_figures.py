@@ -6,17 +6,16 @@ import io
 import json
 import re
 from datetime import UTC, datetime
-from types import SimpleNamespace
 
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
-from analytics.engine import compute_metrics
 from analytics.figures import COUNT, DURATION, MONEY, RATE, format_value
 from analytics.materialise import metrics_recompute
-from analytics.models import MapMetrics
+from analytics.models import MapMetrics, RangeMetrics
+from analytics.ranges import range_figures
 from journeymap import history_figures
 from journeymap.history import snapshot_take
 from journeymap.history_figures import FigureRow
@@ -37,6 +36,12 @@ def take(journey_map, name: str, at: datetime) -> Snapshot:
     return snapshot
 
 
+@pytest.fixture(autouse=True)
+def _immediate_tasks(settings):
+    """Tasks run at once when enqueued (DESIGN §2: the immediate backend only in unit tests)."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
 @pytest.fixture
 def shop(workspace):
     shop = make_shop(workspace)
@@ -52,23 +57,29 @@ def snapshots(shop):
     return as_is, fixed
 
 
-def engine_figures(*, journey_map, persona_id, start, end) -> SimpleNamespace:
-    """What range_figures answers once it has the figures: the engine's, for that range."""
-    figures = compute_metrics(journey_map=journey_map, start=start, end=end)
-    return SimpleNamespace(figures=figures, previous=None)
+@pytest.fixture
+def ranges(monkeypatch):
+    """The real range_figures, watched: the calls made, as (persona id, start, end)."""
+    calls = []
+
+    def watched(**kwargs):
+        calls.append((kwargs["persona_id"], kwargs["start"], kwargs["end"]))
+        return range_figures(**kwargs)
+
+    monkeypatch.setattr(history_figures, "range_figures", watched)
+    return calls
 
 
 @pytest.fixture
-def ranges(monkeypatch):
-    """range_figures answering at once; the calls made."""
-    calls = []
+def computed(django_capture_on_commit_callbacks):
+    """Ask for the page once, letting the figures tasks it enqueues run, then answer it again."""
 
-    def figures_of_range(**kwargs):
-        calls.append((kwargs["persona_id"], kwargs["start"], kwargs["end"]))
-        return engine_figures(**kwargs)
+    def page(*args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            compare(*args, **kwargs)
+        return compare(*args, **kwargs)
 
-    monkeypatch.setattr(history_figures, "range_figures", figures_of_range)
-    return calls
+    return page
 
 
 def compare(client, shop, a, b, headers=None, **params):
@@ -102,12 +113,12 @@ def element(html: str, element_id: str) -> str:
 
 
 def test_the_figures_are_those_of_journey_metrics_for_each_live_period(
-    ws_viewer_client, shop, snapshots, ranges
+    ws_viewer_client, shop, snapshots, ranges, computed
 ) -> None:
     as_is, fixed = snapshots
     data_end = MapMetrics.objects.get(map=shop.journey_map, persona=None).end
 
-    response = compare(ws_viewer_client, shop, as_is, fixed)
+    response = computed(ws_viewer_client, shop, as_is, fixed)
 
     assert response.status_code == 200
     figures = response.context["comparison"]["figures"]
@@ -136,7 +147,11 @@ def test_the_figures_are_those_of_journey_metrics_for_each_live_period(
     assertContains(response, format_value(revenue_a, MONEY))
     assertContains(response, format_value(revenue_b, MONEY))
     # A is counted from the first event (it was live before the data); B to the last one.
-    assert ranges == [(None, DATA_START, FIX_SHIPPED), (None, FIX_SHIPPED, data_end)]
+    assert ranges[-2:] == [(None, DATA_START, FIX_SHIPPED), (None, FIX_SHIPPED, data_end)]
+    assert sorted(RangeMetrics.objects.values_list("start", "end")) == [
+        (DATA_START, FIX_SHIPPED),
+        (FIX_SHIPPED, data_end),
+    ]
 
 
 def test_each_period_runs_to_the_next_snapshot_within_the_data(
@@ -190,15 +205,14 @@ def test_a_period_without_data_says_so(ws_viewer_client, shop, snapshots, ranges
 
 
 def test_a_period_inside_the_data_without_events_says_so(
-    ws_viewer_client, shop, monkeypatch
+    ws_viewer_client, shop, ranges, computed
 ) -> None:
     a = take(shop.journey_map, "A", datetime(2024, 1, 1, 12, tzinfo=UTC))
     b = take(shop.journey_map, "B", datetime(2024, 1, 2, tzinfo=UTC))
     # A: 1 January 12:00 to 2 January, after the first visitor's purchase (11:00), before the
     # second visitor (3 January).
-    monkeypatch.setattr(history_figures, "range_figures", engine_figures)
 
-    response = compare(ws_viewer_client, shop, a, b)
+    response = computed(ws_viewer_client, shop, a, b)
 
     assert "no event of this map's datasets falls in it" in element(
         response.content.decode(), "period-a"
@@ -218,16 +232,18 @@ def test_a_map_without_figures_says_there_is_no_data(ws_viewer_client, workspace
 
 
 def test_while_the_figures_are_computed_the_page_says_so_and_polls(
-    ws_viewer_client, shop, snapshots, monkeypatch
+    ws_viewer_client, shop, snapshots, django_capture_on_commit_callbacks
 ) -> None:
     as_is, fixed = snapshots
-    monkeypatch.setattr(history_figures, "range_figures", lambda **kwargs: None)
 
-    response = compare(ws_viewer_client, shop, as_is, fixed)
+    with django_capture_on_commit_callbacks() as tasks:
+        response = compare(ws_viewer_client, shop, as_is, fixed)
 
+    assert len(tasks) == 2  # one computation per period, enqueued once the request commits
     section = element(response.content.decode(), "period-figures")
     assert "Computing the figures of both periods…" in section
     assert "computing…" in element(section, "period-a")
+    assert "computing…" in element(section, "period-b")
     poll = f"?a={as_is.pk}&amp;b={fixed.pk}&amp;part=figures"
     assert f'hx-get="{reverse("map_history", args=["acme", shop.journey_map.slug])}{poll}"' in (
         section
@@ -235,14 +251,20 @@ def test_while_the_figures_are_computed_the_page_says_so_and_polls(
     assert 'hx-trigger="every 2s"' in section
     assert "<script" not in section and "style=" not in section
 
-    # The poll gets the figures region alone; once they are counted, it stops polling.
-    polled = compare(ws_viewer_client, shop, as_is, fixed, part="figures", headers=HTMX)
+    # The poll gets the figures region alone, and does not ask for the figures again.
+    with django_capture_on_commit_callbacks() as again:
+        polled = compare(ws_viewer_client, shop, as_is, fixed, part="figures", headers=HTMX)
+    assert not again
     assert polled.content.decode().lstrip().startswith('<section id="period-figures"')
-    monkeypatch.setattr(history_figures, "range_figures", engine_figures)
+    assert "Computing the figures of both periods…" in polled.content.decode()
+
+    for task in tasks:  # the worker runs them
+        task()
     done = compare(ws_viewer_client, shop, as_is, fixed, part="figures", headers=HTMX)
+
     html = done.content.decode()
     assert html.lstrip().startswith('<section id="period-figures"')
-    assert "hx-trigger" not in html and "Computing" not in html
+    assert "hx-trigger" not in html and "omputing" not in html
     assert "Change, B against A" in html
 
 
