@@ -81,6 +81,21 @@ def data_span(*, journey_map: JourneyMap) -> tuple[datetime | None, datetime | N
     return row if row is not None else (None, None)
 
 
+def counted_period(
+    *,
+    live_from: datetime,
+    live_until: datetime | None,
+    span: tuple[datetime | None, datetime | None],
+) -> tuple[datetime, datetime] | None:
+    """The part [start, end) of a live period inside the data's span; None if there is none."""
+    data_start, data_end = span
+    if data_start is None or data_end is None:
+        return None
+    start = max(live_from, data_start)
+    end = data_end if live_until is None else min(live_until, data_end)
+    return (start, end) if start < end else None  # None: live before or after all the data
+
+
 def period_figures(
     *,
     journey_map: JourneyMap,
@@ -98,12 +113,10 @@ def period_figures(
         "data_start": data_start,
         "data_end": data_end,
     }
-    if data_start is None or data_end is None:
+    bounds = counted_period(live_from=live_from, live_until=live_until, span=span)
+    if bounds is None:
         return PeriodFigures(**period, start=None, end=None, state=NO_DATA)
-    start = max(live_from, data_start)
-    end = data_end if live_until is None else min(live_until, data_end)
-    if start >= end:  # live before the first event or after the last one
-        return PeriodFigures(**period, start=None, end=None, state=NO_DATA)
+    start, end = bounds
     result = range_figures(journey_map=journey_map, persona_id=persona_id, start=start, end=end)
     if result is None:
         return PeriodFigures(**period, start=start, end=end, state=COMPUTING)

@@ -1,6 +1,7 @@
 """Writes on workspaces, memberships and maps. Views, commands and tests all go through these."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -12,7 +13,14 @@ from django.utils import timezone
 from analytics.materialise import NEUTRAL_ACTIONS, request_recompute
 from analytics.models import AggregateRow, Dataset, Event, SurveyResponse
 from journeymap.mapjson import SCHEMA, map_export, map_import, parse_map_json, slug_from_name
-from journeymap.models import JourneyMap, MapChange, Membership, Workspace, slug_validator
+from journeymap.models import (
+    JourneyMap,
+    MapChange,
+    Membership,
+    Snapshot,
+    Workspace,
+    slug_validator,
+)
 from journeymap.scoping import Role
 from journeymap.versioning import save_versioned
 from personas.models import Persona
@@ -277,6 +285,20 @@ DEMO_WORKSPACE_SLUG = "demo"
 DEMO_WORKSPACE_NAME = "Demo shop"
 DEMO_USERNAME = DEMO_PASSWORD = "demo"
 DEMO_MAP_FILE = Path(__file__).resolve().parent / "demo" / "ecommerce-journey.json"
+# Two snapshots of the demo map taken inside the demo data (1 Aug – 13 Nov 2026), so that the
+# history page compares the figures of the period each one was live: (name, taken at, note).
+DEMO_SNAPSHOTS = (
+    (
+        "As-is",
+        datetime(2026, 8, 1, tzinfo=UTC),
+        "The journey as we found it: card payments fail without a clear reason.",
+    ),
+    (
+        "Checkout fix shipped",
+        datetime(2026, 10, 1, tzinfo=UTC),
+        "Clear card error messages and a retry button went live today. Did Purchase move?",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -321,12 +343,28 @@ def demo_load() -> DemoLoaded:
     from analytics.demo_data import demo_datasets_load
 
     created += demo_datasets_load(journey_map=journey_map, user=user)
+    created += _demo_snapshots_load(journey_map=journey_map, user=user)
     # Compute the figures now, so that the first page a newcomer sees is full rather than
     # "recomputing…" (the queued task finds them current and does nothing).
     from analytics.materialise import metrics_recompute
 
     metrics_recompute(map_id=journey_map.pk)
     return DemoLoaded(workspace, user, journey_map, created)
+
+
+def _demo_snapshots_load(*, journey_map: JourneyMap, user: AbstractBaseUser) -> list[str]:
+    """Take whichever demo snapshot the map lacks, dated as DEMO_SNAPSHOTS says."""
+    from journeymap.history import snapshot_take  # history builds on this module
+
+    created = []
+    for name, taken_at, note in DEMO_SNAPSHOTS:
+        if journey_map.snapshots.filter(name=name).exists():
+            continue
+        with transaction.atomic():
+            snapshot = snapshot_take(journey_map=journey_map, user=user, name=name, note=note)
+            Snapshot.objects.filter(pk=snapshot.pk).update(created_at=taken_at)
+        created.append(f"snapshot {name}")
+    return created
 
 
 def map_details_update(

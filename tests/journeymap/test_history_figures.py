@@ -6,9 +6,12 @@ import io
 import json
 import re
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.test import Client
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains
 
@@ -19,7 +22,7 @@ from analytics.ranges import range_figures
 from journeymap import history_figures
 from journeymap.history import snapshot_take
 from journeymap.history_figures import FigureRow
-from journeymap.models import Snapshot
+from journeymap.models import JourneyMap, Snapshot
 from tests.analytics.figures_data import make_shop
 
 HTMX = {"HX-Request": "true"}
@@ -82,17 +85,17 @@ def computed(django_capture_on_commit_callbacks):
     return page
 
 
-def compare(client, shop, a, b, headers=None, **params):
-    url = reverse("map_history", args=["acme", shop.journey_map.slug])
+def compare(client, shop, a, b, headers=None, workspace="acme", **params):
+    url = reverse("map_history", args=[workspace, shop.journey_map.slug])
     return client.get(url, {"a": a.pk, "b": b.pk, **params}, headers=headers or {})
 
 
-def journey_metrics(shop, start: datetime, end: datetime) -> dict:
+def journey_metrics(shop, start: datetime, end: datetime, workspace: str = "acme") -> dict:
     out = io.StringIO()
     call_command(
         "journey_metrics",
         shop.journey_map.slug,
-        workspace="acme",
+        workspace=workspace,
         start=start.isoformat(),
         end=end.isoformat(),
         stdout=out,
@@ -321,3 +324,35 @@ def test_a_snapshot_of_another_workspace_is_not_found(
 )
 def test_a_change_reads_with_its_arrow_colour_and_unit(row, text, verdict, arrow) -> None:
     assert (row.delta_text, row.verdict, row.arrow) == (text, verdict, arrow)
+
+
+# --- the demo -------------------------------------------------------------------------------------
+
+
+def test_the_demo_compares_its_two_snapshots_with_real_numbers(db, settings, computed) -> None:
+    immediate = settings.TASKS
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}  # as make run
+    call_command("load_demo", stdout=io.StringIO())
+    settings.TASKS = immediate  # and the worker computes the figures the page asks for at once
+    demo = SimpleNamespace(journey_map=JourneyMap.objects.get(workspace__slug="demo"))
+    as_is, fixed = demo.journey_map.snapshots.order_by("created_at")
+    client = Client()
+    client.force_login(User.objects.get(username="demo"))
+
+    response = computed(client, demo, as_is, fixed, workspace="demo")
+
+    figures = response.context["comparison"]["figures"]
+    assert (figures.a.live_from, figures.a.live_until) == (
+        datetime(2026, 8, 1, tzinfo=UTC),
+        datetime(2026, 10, 1, tzinfo=UTC),
+    )
+    assert figures.a.start == figures.a.data_start and figures.a.end == figures.b.start
+    assert figures.b.live_until is None and figures.b.end == figures.b.data_end
+    assert figures.comparable
+    for period in (figures.a, figures.b):
+        expected = journey_metrics(demo, period.start, period.end, workspace="demo")
+        assert period.figures["totals"] == expected["totals"]
+        assert period.figures["stages"] == expected["stages"]
+        assert expected["totals"]["users"] > 1000 and expected["totals"]["revenue"] > 0
+    assertContains(response, "Checkout fix shipped")
+    assertContains(response, "Change, B against A", count=2)
