@@ -4,6 +4,7 @@ the side-by-side comparison of two snapshots or of a snapshot and the current ma
 Viewers may list, download and compare; editors may also take and restore.
 """
 
+from itertools import pairwise
 from typing import Any
 
 from django import forms
@@ -80,6 +81,8 @@ def _render_page(
     status: int = 200,
 ) -> HttpResponse:
     snapshots = list(_snapshots(request, journey_map).select_related("created_by").defer("data"))
+    for snapshot, before in pairwise(snapshots):  # newest first
+        snapshot.before_pk = before.pk  # to compare it with the snapshot taken before it
     pick_a = request.GET.get("a", "")
     pick_b = request.GET.get("b", "")
     comparison = compare_error = None

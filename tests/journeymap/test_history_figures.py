@@ -271,6 +271,21 @@ def test_while_the_figures_are_computed_the_page_says_so_and_polls(
     assert "Change, B against A" in html
 
 
+def test_each_snapshot_links_to_its_comparison_with_the_one_before(
+    ws_viewer_client, shop, snapshots
+) -> None:
+    as_is, fixed = snapshots
+    url = reverse("map_history", args=["acme", shop.journey_map.slug])
+
+    response = ws_viewer_client.get(url)
+
+    html = response.content.decode()
+    assert f'href="{url}?a={as_is.pk}&amp;b={fixed.pk}#compare"' in element(
+        html, f"snapshot-{fixed.pk}"
+    )
+    assert "Compare with the one before" not in element(html, f"snapshot-{as_is.pk}")
+
+
 def test_a_snapshot_against_the_current_map_has_no_period_figures(
     ws_viewer_client, shop, snapshots, ranges
 ) -> None:
