@@ -46,7 +46,10 @@ class MemberRoleForm(forms.Form):
 class WorkspaceDeleteForm(forms.Form):
     # Not stripped: the name must be typed exactly as it is.
     confirm_name = forms.CharField(
-        label="Type the workspace's name to confirm", max_length=120, strip=False
+        label="The workspace's name",
+        max_length=120,
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
     )
 
 

@@ -32,6 +32,12 @@ TOTALS = (
     ("aov", "Average order value", MONEY, True),
     ("nps", "NPS", SCORE, True),
 )
+# Totals also shown per day, as (key in the totals, label, kind): the periods seldom have the same
+# length, so their counts alone do not compare.
+PER_DAY = (
+    ("users", "Users per day", COUNT),
+    ("revenue", "Revenue per day", MONEY),
+)
 # Each stage's figures shown, the same way.
 STAGE_FIGURES = (
     ("users", "Users", COUNT, True),
@@ -62,6 +68,28 @@ class PeriodFigures:
     @property
     def computing(self) -> bool:
         return self.state == COMPUTING
+
+    @property
+    def days(self) -> float | None:
+        """The length of the period counted, in days."""
+        if self.start is None or self.end is None:
+            return None
+        return (self.end - self.start).total_seconds() / 86400
+
+    @property
+    def days_text(self) -> str:
+        """61 days · 43.7 days"""
+        days = self.days
+        if days is None:
+            return ""
+        shown = f"{days:,.0f}" if abs(days - round(days)) < 0.05 else f"{days:,.1f}"
+        return f"{shown} day{'' if shown == '1' else 's'}"
+
+    def per_day(self, key: str) -> float | None:
+        """A total divided by the days counted: periods of different lengths compare."""
+        value = (self.figures or {}).get("totals", {}).get(key)
+        days = self.days
+        return value / days if value is not None and days else None
 
     @property
     def clamped(self) -> bool:
@@ -184,6 +212,8 @@ class FigureRow:
         if self.kind == DURATION:
             sign = "+" if delta > 0 else "−" if delta < 0 else "±"
             return f"{sign}{format_duration(abs(delta))}"
+        if delta == 0:
+            return "0.00" if self.kind == MONEY else "0"
         if self.kind == MONEY:
             amount = f"{delta:+,.2f}"
         elif self.kind == SCORE:
@@ -234,6 +264,9 @@ def figures_comparison(*, journey_map: JourneyMap, a: Snapshot, b: Snapshot) -> 
     totals = [
         FigureRow(label, kind, better, totals_a.get(key), totals_b.get(key))
         for key, label, kind, better in TOTALS
+    ] + [
+        FigureRow(label, kind, True, side_a.per_day(key), side_b.per_day(key))
+        for key, label, kind in PER_DAY
     ]
     # Both periods are counted with the map's current stages, so they pair by position; a stage
     # one of them lacks (the map changed between the two computations) shows no value there.

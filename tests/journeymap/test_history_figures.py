@@ -128,8 +128,20 @@ def test_the_figures_are_those_of_journey_metrics_for_each_live_period(
     expected_a = journey_metrics(shop, DATA_START, FIX_SHIPPED)
     expected_b = journey_metrics(shop, FIX_SHIPPED, data_end)
     assert expected_a["totals"]["users"] == 16 and expected_b["totals"]["users"] == 24
-    for (key, *_), row in zip(history_figures.TOTALS, figures.totals, strict=True):
+    totals, per_day = figures.totals[:5], figures.totals[5:]
+    for (key, *_), row in zip(history_figures.TOTALS, totals, strict=True):
         assert (row.a, row.b) == (expected_a["totals"][key], expected_b["totals"][key]), key
+    days_a = (FIX_SHIPPED - DATA_START).total_seconds() / 86400  # 30.625
+    days_b = (data_end - FIX_SHIPPED).total_seconds() / 86400
+    assert [(row.label, row.a, row.b) for row in per_day] == [
+        ("Users per day", 16 / days_a, 24 / days_b),
+        (
+            "Revenue per day",
+            expected_a["totals"]["revenue"] / days_a,
+            expected_b["totals"]["revenue"] / days_b,
+        ),
+    ]
+    assertContains(response, "The periods differ in length (30.6 days and 47.4 days)")
     for stage, entry_a, entry_b in zip(
         figures.stages, expected_a["stages"], expected_b["stages"], strict=True
     ):
@@ -335,6 +347,7 @@ def test_a_snapshot_of_another_workspace_is_not_found(
         (FigureRow("Median time", DURATION, False, 7200, 3600), "−1 h", "good", "▼"),
         (FigureRow("NPS", "score", True, 40.0, 35.5), "-4.5 (-11.2%)", "bad", "▼"),
         (FigureRow("Users", COUNT, True, None, 12), "—", "neutral", ""),
+        (FigureRow("Drop-off", COUNT, False, 0, 0), "0", "neutral", "="),
     ],
 )
 def test_a_change_reads_with_its_arrow_colour_and_unit(row, text, verdict, arrow) -> None:
