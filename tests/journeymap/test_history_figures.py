@@ -23,6 +23,7 @@ from journeymap import history_figures
 from journeymap.history import snapshot_take
 from journeymap.history_figures import FigureRow
 from journeymap.models import JourneyMap, Snapshot
+from tests import factories
 from tests.analytics.figures_data import make_shop
 
 HTMX = {"HX-Request": "true"}
@@ -384,3 +385,18 @@ def test_the_demo_compares_its_two_snapshots_with_real_numbers(db, settings, com
         assert expected["totals"]["users"] > 1000 and expected["totals"]["revenue"] > 0
     assertContains(response, "Checkout fix shipped")
     assertContains(response, "Change, B against A", count=2)
+
+
+def test_the_comparison_with_figures_costs_a_constant_number_of_queries(
+    ws_viewer_client, shop, snapshots, computed, django_assert_max_num_queries
+) -> None:
+    as_is, fixed = snapshots
+    for number in range(5):
+        factories.make_stage(shop.journey_map, f"Extra {number}")
+    computed(ws_viewer_client, shop, as_is, fixed)
+
+    with django_assert_max_num_queries(20):
+        response = compare(ws_viewer_client, shop, as_is, fixed)
+
+    assert response.context["comparison"]["figures"].comparable
+    assert len(response.context["comparison"]["figures"].stages) == 9
