@@ -34,7 +34,7 @@ from typing import IO, Any
 from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import connection, models, transaction
+from django.db import DatabaseError, connection, models, transaction
 from django.utils import timezone
 
 from analytics.models import AggregateRow, Dataset, Event, SurveyResponse
@@ -327,7 +327,7 @@ def _records(source: IO[bytes]) -> Iterator[dict[str, Any]]:
                     raise BackupError(f"record {number} is not a JSON object.")
                 yield record
     except gzip.BadGzipFile as error:
-        raise BackupError(f"not a gzip file ({error}).") from None
+        raise BackupError(f"not a gzip file, or a corrupt one ({error}).") from None
     except EOFError:
         raise BackupError("the file is truncated (the compressed stream ends early).") from None
     except zlib.error as error:
@@ -581,7 +581,7 @@ def workspace_restore(
                     continue
                 try:
                     restorer.restore(record)
-                except (KeyError, TypeError, ValueError) as error:
+                except (KeyError, TypeError, ValueError, DatabaseError) as error:
                     raise BackupError(
                         f"record {record.get('t')!r} {record.get('id', '')} is malformed "
                         f"({type(error).__name__}: {error})."
