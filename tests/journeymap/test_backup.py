@@ -402,3 +402,12 @@ def test_backup_of_an_unknown_workspace_says_how_to_create_it(db, tmp_path):
     with pytest.raises(CommandError, match="No workspace 'nope'"):
         run("backup", "nope", "--output", str(tmp_path / "x.gz"))
     assert not (tmp_path / "x.gz").exists()
+
+
+def test_restore_under_a_slug_that_is_not_one_is_refused(board_backup):
+    before = everything()
+
+    error = restore_error(board_backup, "--slug", "Not A Slug")
+
+    assert "--slug 'Not A Slug': Use lowercase letters, digits and single hyphens" in error
+    assert everything() == before

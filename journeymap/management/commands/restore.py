@@ -4,10 +4,13 @@ import json
 import time
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from analytics.materialise import metrics_recompute, request_recompute_of_maps
 from journeymap.backup import BackupError, workspace_restore
+from journeymap.management.base import describe
+from journeymap.models import slug_validator
 
 
 class Command(BaseCommand):
@@ -40,6 +43,11 @@ class Command(BaseCommand):
         revoke_share_links: bool,
         **options: Any,
     ) -> None:
+        if slug is not None:
+            try:
+                slug_validator(slug)
+            except ValidationError as error:
+                raise CommandError(f"--slug {slug!r}: {describe(error)}") from None
         started = time.monotonic()
         try:
             with open(file, "rb") as handle:
