@@ -268,15 +268,21 @@ def restore_error(path: Path, *args: str) -> str:
     return str(refused.value)
 
 
-def test_the_error_report_and_microseconds_survive(board, board_backup):
+EVENT_FIELDS = [f.attname for f in backup._row_columns(Event)]
+
+
+def test_rows_the_error_report_and_microseconds_survive(board, board_backup):
     dataset = Dataset.objects.get()
     report = stored_bytes(dataset.error_report)
     last = dataset.last_timestamp
+    rows = list(Event.objects.order_by("pk").values_list(*EVENT_FIELDS))
     Workspace.objects.get(slug="acme").delete()
 
     run("restore", str(board_backup))
 
     dataset = Dataset.objects.get()
+    assert list(Event.objects.order_by("pk").values_list(*EVENT_FIELDS)) == rows
+    assert rows[0][EVENT_FIELDS.index("extra")]  # the file's other columns, kept as JSON
     assert stored_bytes(dataset.error_report) == report
     assert dataset.last_timestamp == last
     assert last.microsecond == 123456
