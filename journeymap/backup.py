@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import batched
 from pathlib import Path
 from typing import IO, Any
 
@@ -290,25 +291,17 @@ def _row_records(dataset: Dataset) -> Iterator[tuple[str, Iterator[dict[str, Any
 
 def _row_chunks(model: type[models.Model], dataset: Dataset) -> Iterator[dict[str, Any]]:
     columns = [f.attname for f in _row_columns(model)]
-    # Keyset pagination rather than a server-side cursor: one bounded query per chunk, the same on
-    # SQLite and PostgreSQL, and no long-lived cursor while the file is written.
-    after = 0
+    # One query read in batches (a server-side cursor on PostgreSQL, fetchmany on SQLite): one plan
+    # for the whole dataset, whatever the planner's statistics, and memory bounded by the batch.
+    rows = (
+        model._default_manager.filter(dataset=dataset)
+        .order_by("pk")
+        .values_list(*columns)
+        .iterator(chunk_size=ROWS_PER_RECORD)
+    )
     label = model._meta.label_lower
-    while True:
-        chunk = list(
-            model._default_manager.filter(dataset=dataset, pk__gt=after)
-            .order_by("pk")
-            .values_list("pk", *columns)[:ROWS_PER_RECORD]
-        )
-        if not chunk:
-            return
-        after = chunk[-1][0]
-        yield {
-            "t": "rows",
-            "model": label,
-            "dataset": dataset.pk,
-            "rows": [row[1:] for row in chunk],
-        }
+    for chunk in batched(rows, ROWS_PER_RECORD):
+        yield {"t": "rows", "model": label, "dataset": dataset.pk, "rows": chunk}
 
 
 # --- restore --------------------------------------------------------------------------------------
@@ -606,5 +599,12 @@ def workspace_restore(
     except BaseException:
         restorer.cleanup_files()
         raise
+    if connection.vendor == "postgresql":
+        # Fresh statistics for the tables that just grew, or the planner may treat a million new
+        # rows as a handful (figures, pages and the next backup all query them).
+        with connection.cursor() as cursor:
+            for model in ROW_MODELS:
+                if restorer.counts[model._meta.label_lower]:
+                    cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
     restorer.summary.counts = dict(sorted(restorer.counts.items()))
     return restorer.summary
