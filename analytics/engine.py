@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,15 +84,58 @@ def compute_metrics(
     given_start, given_end = _utc(start), _utc(end)
     if given_start is not None and given_end is not None and given_end < given_start:
         raise ValueError("The end of the range is before its start.")
-
-    fields = rule_fields(segment)
-    for _, rules in stages:
-        fields = fields.union(*map(rule_fields, rules))
     # Only the given bounds go to the database: a default bound holds every event anyway, and
     # without it the database scans instead of walking the timestamp index (twice as fast when
-    # the range is nearly everything). The events read then give the default bounds, except when
-    # there are none (then they may lie outside the given bound, or not exist).
-    events = load_events(journey_map=journey_map, start=given_start, end=given_end, fields=fields)
+    # the range is nearly everything).
+    events = load_events(
+        journey_map=journey_map,
+        start=given_start,
+        end=given_end,
+        fields=metrics_fields(stages, [segment]),
+    )
+    return compute_metrics_on(
+        events, journey_map=journey_map, stages=stages, start=start, end=end, persona=persona
+    )
+
+
+def metrics_fields(
+    stages: list[tuple[Stage, list[dict]]], segments: Iterable[dict | None] = ()
+) -> set[str]:
+    """The fields an EventTable needs for these stages' rules and persona segments."""
+    fields: set[str] = set()
+    for segment in segments:
+        fields |= rule_fields(segment)
+    for _, rules in stages:
+        fields = fields.union(*map(rule_fields, rules))
+    return fields
+
+
+def compute_metrics_on(
+    events: EventTable,
+    *,
+    journey_map: JourneyMap,
+    stages: list[tuple[Stage, list[dict]]],
+    start: datetime | None = None,
+    end: datetime | None = None,
+    persona: Persona | None = None,
+) -> dict[str, Any]:
+    """`compute_metrics` on events already loaded: the same figures, to the last digit.
+
+    `events` holds at least every event of the map in [start, end), with the fields of the
+    stages' rules and of the persona's segment (`metrics_fields`); the events outside the range
+    are left out here, so one table of all the map's events serves every period and persona
+    (what the recompute task does). `stages` is `map_stages(journey_map)`.
+    """
+    segment = persona.segment if persona is not None else None
+    validate_rule(segment, "persona.segment")
+    given_start, given_end = _utc(start), _utc(end)
+    if given_start is not None and given_end is not None and given_end < given_start:
+        raise ValueError("The end of the range is before its start.")
+    in_range = _range_mask(events.timestamps, given_start, given_end)
+    if in_range is not None:
+        events = events.take(in_range)
+    # The events in range give the default bounds, except when there are none (then they may
+    # lie outside the given bound, or not exist).
     span = (
         (_instant(events.timestamps.min()), _instant(events.timestamps.max()))
         if len(events)
@@ -111,6 +155,21 @@ def compute_metrics(
         "totals": _totals(events, scores),
         "stages": _stage_figures(events, stages, journey_map.conversion_window_days),
     }
+
+
+def _range_mask(
+    timestamps: np.ndarray, start: datetime | None, end: datetime | None
+) -> np.ndarray | None:
+    """Which timestamps (µs) lie in [start, end); None when all of them do."""
+    mask = None
+    if start is not None:
+        mask = timestamps >= _micros(start)
+    if end is not None:
+        before = timestamps < _micros(end)
+        mask = before if mask is None else mask & before
+    if mask is None or bool(mask.all()):
+        return None
+    return mask
 
 
 def compute_approximate_metrics(
@@ -204,6 +263,11 @@ def resolve_range(
 
 def _instant(micros: int) -> datetime:
     return EPOCH + timedelta(microseconds=int(micros))
+
+
+def _micros(moment: datetime) -> int:
+    """An aware datetime as integer microseconds since the epoch (exact)."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
