@@ -127,13 +127,14 @@ def compute_map_figures(
 
     The map's events are read once, with the fields of every rule and segment: each period and
     persona is computed on that one table (`compute_metrics_on`), with the figures that
-    `compute_metrics` gives for it.
+    `compute_metrics` gives for it, and each rule and segment is tested once on all its rows.
     """
     from analytics.engine import (
         compute_approximate_metrics,
         compute_metrics_on,
         map_stages,
         metrics_fields,
+        rule_masks,
     )
     from analytics.loading import load_events
     from touchpoints.rules import validate_rule
@@ -151,8 +152,10 @@ def compute_map_figures(
         fields=metrics_fields(stage_rules, segments),
     )
 
+    masks = rule_masks(events, stage_rules, personas)  # every rule tested once, on every row
+
     def compute(**arguments: Any) -> dict[str, Any]:
-        return compute_metrics_on(events, stages=stage_rules, **arguments)
+        return compute_metrics_on(events, stages=stage_rules, masks=masks, **arguments)
 
     everyone = _subject(journey_map, None, stages, compute)
     subjects = [everyone]
