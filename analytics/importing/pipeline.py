@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 
 import pandas as pd
 from django.core.files import File
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from analytics.importing import sources, transform, writing
@@ -163,15 +163,6 @@ class _Staging:
         return self.result
 
 
-def _counted(blocks: Iterator[Any], fallbacks: list[int]) -> Iterator[Any]:
-    """`blocks`, then the characters decoded as Windows-1252 by the thread that read them."""
-    sources.reset_fallback_count()
-    try:
-        yield from blocks
-    finally:
-        fallbacks.append(sources.fallback_count())
-
-
 def _stage_plain(dataset: Dataset, staging: _Staging) -> int | None:
     """Stage what PlainReader can read; None when it read the whole file, else the rows it read."""
     options = dataset.options
@@ -185,26 +176,20 @@ def _stage_plain(dataset: Dataset, staging: _Staging) -> int | None:
         )
         if reader is None:
             return 0
-        # the next block is read, decoded and parsed by a thread (pyarrow releases the GIL) while
-        # this one is validated and staged
-        fallbacks: list[int] = []
-        with contextlib.closing(writing.read_ahead(_counted(reader.blocks(), fallbacks))) as blocks:
-            for block in blocks:
-                staging.check_columns(reader.columns)
-                frame, problems = transform.frame_from_block(block, staging.plan.columns)
-                # chunks of CHUNK_ROWS rows, each with the problems of the lines up to its last
-                pieces = [
-                    frame.iloc[start : start + CHUNK_ROWS]
-                    for start in range(0, len(frame), CHUNK_ROWS)
-                ]
-                pieces = pieces or [frame]
-                ends = [int(piece.index[-1]) for piece in pieces[:-1]] + [sys.maxsize]
-                low = 0
-                for piece, high in zip(pieces, ends, strict=True):
-                    mine = [problem for problem in problems if low < problem[0] <= high]
-                    staging.add(piece, mine, len(piece) + len(mine))
-                    low = high
-        sources.add_fallback_count(sum(fallbacks))
+        for block in reader.blocks():
+            staging.check_columns(reader.columns)
+            frame, problems = transform.frame_from_block(block, staging.plan.columns)
+            # chunks of CHUNK_ROWS rows, each with the problems of the lines up to its last
+            pieces = [
+                frame.iloc[start : start + CHUNK_ROWS] for start in range(0, len(frame), CHUNK_ROWS)
+            ]
+            pieces = pieces or [frame]
+            ends = [int(piece.index[-1]) for piece in pieces[:-1]] + [sys.maxsize]
+            low = 0
+            for piece, high in zip(pieces, ends, strict=True):
+                mine = [problem for problem in problems if low < problem[0] <= high]
+                staging.add(piece, mine, len(piece) + len(mine))
+                low = high
         return None if reader.complete else reader.records
 
 
@@ -358,15 +343,8 @@ def _write(
         if locked.status == DatasetStatus.READY:
             return  # another run finished it first: same rows, once
         writing.delete_rows(dataset.pk)
-        # the next batch is read and prepared by a thread while this one is written
-        ahead = writing.read_ahead(
-            writing.prepared_batches(
-                stage, plan.kind, dataset.pk, connection.vendor, writing.WRITE_BATCH
-            )
-        )
-        with contextlib.closing(ahead):
-            for prepared in ahead:
-                writing.write_batch(plan.kind, dataset.pk, prepared)
+        for batch in stage.batches(writing.WRITE_BATCH):
+            writing.write_batch(plan.kind, dataset.pk, batch)
         rows = result.rows
         notes = list(result.notes)
         if plan.kind == "events":

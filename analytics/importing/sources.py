@@ -173,11 +173,6 @@ def reset_fallback_count() -> None:
     _fallbacks.count = 0
 
 
-def add_fallback_count(count: int) -> None:
-    """Count in this thread the fallbacks of another that decoded for it (a read-ahead)."""
-    _fallbacks.count = fallback_count() + count
-
-
 def detect_encoding(sample: bytes) -> str:
     """A file's encoding from its first bytes: BOMs, then UTF-16 by its NULs, UTF-8, cp1252."""
     if sample.startswith(codecs.BOM_UTF8):

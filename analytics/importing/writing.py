@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import queue
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -65,57 +62,6 @@ SCHEMAS = {
     "aggregate": pa.schema([("line", pa.int64()), ("dimensions", TEXT), ("metrics", TEXT)]),
 }
 MODELS = {"events": Event, "survey": SurveyResponse, "aggregate": AggregateRow}
-READ_AHEAD = 2  # items a producer thread may prepare ahead of their consumer
-
-
-def read_ahead[T](items: Iterator[T], depth: int = READ_AHEAD) -> Iterator[T]:
-    """`items`, produced by a thread of their own up to `depth` ahead of the caller.
-
-    On two cores this overlaps reading and preparing the next rows (pyarrow's parsers and Parquet
-    reader release the GIL) with the caller's work on the current ones (SQLite's inserts and
-    PostgreSQL's COPY release it too). The producer must not touch the database. An exception
-    of the producer is raised in the caller; closing the iterator (use `contextlib.closing`)
-    stops and joins the thread.
-    """
-    channel: queue.Queue = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    done = object()
-
-    def put(entry: tuple[bool, object]) -> bool:
-        while not stop.is_set():
-            try:
-                channel.put(entry, timeout=0.05)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for item in items:
-                if not put((True, item)):
-                    return
-            put((True, done))
-        except BaseException as error:  # handed to the caller, raised there
-            put((False, error))
-        finally:
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
-
-    thread = threading.Thread(target=produce, name="import-read-ahead", daemon=True)
-    thread.start()
-    try:
-        while True:
-            ok, item = channel.get()
-            if not ok:
-                raise item  # type: ignore[misc]
-            if item is done:
-                return
-            yield item  # type: ignore[misc]
-    finally:
-        stop.set()
-        thread.join()
 
 
 class Stage:
@@ -125,8 +71,7 @@ class Stage:
         self.path = path
         self.kind = kind
         self.schema = SCHEMAS[kind]
-        # lz4: a third of zstd's CPU time to write and read back, for a file that lives minutes
-        self.writer = pq.ParquetWriter(path, self.schema, compression="lz4")
+        self.writer = pq.ParquetWriter(path, self.schema, compression="zstd")
         self.rows = 0
 
     def append(self, frame: pd.DataFrame) -> None:
@@ -176,67 +121,20 @@ def bulk_load() -> Iterator[None]:
             cursor.execute(f"PRAGMA cache_size = {int(previous)}")
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """Staged rows ready for the database: the statement and its data (built without it)."""
-
-    rows: int
-    sql: str
-    data: list[tuple] | bytes  # executemany's rows on SQLite, COPY's CSV on PostgreSQL
-    vendor: str
-
-    def __len__(self) -> int:
-        return self.rows
-
-
-def prepare_batch(
-    kind: str, dataset_id: int, batch: pa.RecordBatch | pd.DataFrame, vendor: str
-) -> Prepared | None:
-    """The statement and data writing these rows (None for no row); touches no database, so a
-    read-ahead thread can build the next batch while the current one is written."""
+def write_batch(kind: str, dataset_id: int, batch: pa.RecordBatch | pd.DataFrame) -> None:
+    """Insert staged rows into the dataset's table, inside the caller's transaction."""
     if isinstance(batch, pd.DataFrame):
         schema = pa.schema([SCHEMAS[kind].field(name) for name in _columns(kind)])
         batch = pa.RecordBatch.from_pandas(batch[schema.names], schema=schema, preserve_index=False)
     if batch.num_rows == 0:
-        return None
-    if vendor == "postgresql":
-        sql, data = _copy_data(kind, dataset_id, batch)
-    else:
-        sql, data = _insert_data(kind, dataset_id, batch)
-    return Prepared(rows=batch.num_rows, sql=sql, data=data, vendor=vendor)
-
-
-def prepared_batches(
-    stage: Stage, kind: str, dataset_id: int, vendor: str, size: int = WRITE_BATCH
-) -> Iterator[Prepared]:
-    """The staged rows, `size` at a time, prepared for the `vendor`'s database (no query: a
-    read-ahead thread runs this)."""
-    for batch in stage.batches(size):
-        prepared = prepare_batch(kind, dataset_id, batch, vendor)
-        if prepared is not None:
-            yield prepared
-
-
-def write_batch(
-    kind: str, dataset_id: int, batch: pa.RecordBatch | pd.DataFrame | Prepared | None
-) -> None:
-    """Write staged (or prepared) rows into the dataset's table, in the caller's transaction."""
-    if not isinstance(batch, Prepared) and batch is not None:
-        batch = prepare_batch(kind, dataset_id, batch, connection.vendor)
-    if batch is None:
         return
-    if batch.vendor != connection.vendor:
-        raise ValueError(f"Rows prepared for {batch.vendor}, written to {connection.vendor}.")
-    if batch.vendor == "postgresql":
-        connection.ensure_connection()
-        with connection.cursor() as cursor, cursor.cursor.copy(batch.sql) as copy:
-            copy.write(batch.data)
+    if connection.vendor == "postgresql":
+        _copy(kind, dataset_id, batch)
     else:
-        with connection.cursor() as cursor:
-            cursor.executemany(batch.sql, batch.data)
+        _insert(kind, dataset_id, batch)
 
 
-def _copy_data(kind: str, dataset_id: int, batch: pa.RecordBatch) -> tuple[str, bytes]:
+def _copy(kind: str, dataset_id: int, batch: pa.RecordBatch) -> None:
     """COPY the rows as CSV written by pyarrow: "" is an empty text, an empty cell is NULL."""
     columns = _columns(kind)
     table = MODELS[kind]._meta.db_table
@@ -253,7 +151,9 @@ def _copy_data(kind: str, dataset_id: int, batch: pa.RecordBatch) -> tuple[str, 
         f"COPY {table} (dataset_id, {', '.join(columns)}) FROM STDIN "
         f"WITH (FORMAT csv{', FORCE_NOT_NULL (' + ', '.join(not_null) + ')' if not_null else ''})"
     )
-    return sql, buffer.getvalue()
+    connection.ensure_connection()
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        copy.write(buffer.getbuffer())
 
 
 def _sqlite_stamps(values: pa.Array) -> list[str | None]:
@@ -281,7 +181,7 @@ def _all_empty_text(column: pa.Array) -> bool:
     )
 
 
-def _insert_data(kind: str, dataset_id: int, batch: pa.RecordBatch) -> tuple[str, list[tuple]]:
+def _insert(kind: str, dataset_id: int, batch: pa.RecordBatch) -> None:
     """executemany; the dataset and a text column empty on every row are constants, not bound."""
     table = MODELS[kind]._meta.db_table
     constants = {"dataset_id": str(int(dataset_id))}
@@ -300,7 +200,8 @@ def _insert_data(kind: str, dataset_id: int, batch: pa.RecordBatch) -> tuple[str
     names = [*constants, *bound]
     placeholders = [*constants.values(), *["%s"] * len(bound)]
     sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(placeholders)})"
-    return sql, list(zip(*values, strict=True))
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, list(zip(*values, strict=True)))
 
 
 # -- whole-dataset steps, in SQL ---------------------------------------------------------------
