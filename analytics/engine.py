@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,15 +85,66 @@ def compute_metrics(
     given_start, given_end = _utc(start), _utc(end)
     if given_start is not None and given_end is not None and given_end < given_start:
         raise ValueError("The end of the range is before its start.")
-
-    fields = rule_fields(segment)
-    for _, rules in stages:
-        fields = fields.union(*map(rule_fields, rules))
     # Only the given bounds go to the database: a default bound holds every event anyway, and
     # without it the database scans instead of walking the timestamp index (twice as fast when
-    # the range is nearly everything). The events read then give the default bounds, except when
-    # there are none (then they may lie outside the given bound, or not exist).
-    events = load_events(journey_map=journey_map, start=given_start, end=given_end, fields=fields)
+    # the range is nearly everything).
+    events = load_events(
+        journey_map=journey_map,
+        start=given_start,
+        end=given_end,
+        fields=metrics_fields(stages, [segment]),
+    )
+    return compute_metrics_on(
+        events, journey_map=journey_map, stages=stages, start=start, end=end, persona=persona
+    )
+
+
+def metrics_fields(
+    stages: list[tuple[Stage, list[dict]]], segments: Iterable[dict | None] = ()
+) -> set[str]:
+    """The fields an EventTable needs for these stages' rules and persona segments."""
+    fields: set[str] = set()
+    for segment in segments:
+        fields |= rule_fields(segment)
+    for _, rules in stages:
+        fields = fields.union(*map(rule_fields, rules))
+    return fields
+
+
+def compute_metrics_on(
+    events: EventTable,
+    *,
+    journey_map: JourneyMap,
+    stages: list[tuple[Stage, list[dict]]],
+    start: datetime | None = None,
+    end: datetime | None = None,
+    persona: Persona | None = None,
+    masks: RuleMasks | None = None,
+) -> dict[str, Any]:
+    """`compute_metrics` on events already loaded: the same figures, to the last digit.
+
+    `events` holds at least every event of the map in [start, end), with the fields of the
+    stages' rules and of the persona's segment (`metrics_fields`); the events outside the range
+    are left out here, so one table of all the map's events serves every period and persona
+    (what the recompute task does). `stages` is `map_stages(journey_map)`. `masks`, the
+    `rule_masks` of `events` for these stages and persona, saves testing the rules again.
+    """
+    segment = persona.segment if persona is not None else None
+    validate_rule(segment, "persona.segment")
+    given_start, given_end = _utc(start), _utc(end)
+    if given_start is not None and given_end is not None and given_end < given_start:
+        raise ValueError("The end of the range is before its start.")
+    stage_masks = segment_mask = None
+    if masks is not None:  # a rule tests one row's values: its masks are sliced with the rows
+        stage_masks = masks.stages
+        segment_mask = masks.segments[persona.pk] if segment is not None else None
+        events = replace(events, fields=pd.DataFrame(index=pd.RangeIndex(len(events))))
+    in_range = _range_mask(events.timestamps, given_start, given_end)
+    if in_range is not None:
+        events = events.take(in_range)
+        stage_masks, segment_mask = _sliced(stage_masks, in_range), _sliced(segment_mask, in_range)
+    # The events in range give the default bounds, except when there are none (then they may
+    # lie outside the given bound, or not exist).
     span = (
         (_instant(events.timestamps.min()), _instant(events.timestamps.max()))
         if len(events)
@@ -99,7 +152,10 @@ def compute_metrics(
     )
     start, end = resolve_range(journey_map=journey_map, start=given_start, end=given_end, span=span)
     if segment is not None:
-        events = _persona_events(events, segment)
+        kept = _persona_rows(
+            events, rule_mask(segment, events.fields) if segment_mask is None else segment_mask
+        )
+        events, stage_masks = events.take(kept), _sliced(stage_masks, kept)
     scores = load_nps_scores(journey_map=journey_map, start=start, end=end)
 
     return {
@@ -109,8 +165,53 @@ def compute_metrics(
         "persona": persona.name if persona is not None else None,
         "conversion_window_days": journey_map.conversion_window_days,
         "totals": _totals(events, scores),
-        "stages": _stage_figures(events, stages, journey_map.conversion_window_days),
+        "stages": _stage_figures(events, stages, journey_map.conversion_window_days, stage_masks),
     }
+
+
+@dataclass(frozen=True)
+class RuleMasks:
+    """Which rows of one EventTable each stage's rules match (None: a stage without rules), and
+    each persona's segment (by persona id)."""
+
+    stages: list[np.ndarray | None]
+    segments: dict[int, np.ndarray]
+
+
+def rule_masks(
+    events: EventTable, stages: list[tuple[Stage, list[dict]]], personas: Iterable[Persona] = ()
+) -> RuleMasks:
+    """The rules tested once on a whole table, for `compute_metrics_on` of its periods."""
+    return RuleMasks(
+        stages=[any_rule_mask(rules, events.fields) if rules else None for _, rules in stages],
+        segments={
+            persona.pk: rule_mask(persona.segment, events.fields)
+            for persona in personas
+            if persona.segment is not None
+        },
+    )
+
+
+def _sliced(masks: Any, rows: np.ndarray) -> Any:
+    """A mask, or a list of masks (None kept), restricted to `rows`."""
+    if masks is None or isinstance(masks, np.ndarray):
+        return None if masks is None else masks[rows]
+    return [None if mask is None else mask[rows] for mask in masks]
+
+
+def _range_mask(
+    timestamps: np.ndarray, start: datetime | None, end: datetime | None
+) -> np.ndarray | None:
+    """Which timestamps (µs) lie in [start, end); None when all of them do."""
+    mask = None
+    if start is not None:
+        mask = timestamps >= _micros(start)
+    if end is not None:
+        before = timestamps < _micros(end)
+        mask = before if mask is None else mask & before
+    if mask is None or bool(mask.all()):
+        return None
+    return mask
 
 
 def compute_approximate_metrics(
@@ -206,6 +307,11 @@ def _instant(micros: int) -> datetime:
     return EPOCH + timedelta(microseconds=int(micros))
 
 
+def _micros(moment: datetime) -> int:
+    """An aware datetime as integer microseconds since the epoch (exact)."""
+    return (moment - EPOCH) // timedelta(microseconds=1)
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     if moment is None:
         return None
@@ -219,9 +325,14 @@ def _utc(moment: datetime | None) -> datetime | None:
 
 def _persona_events(events: EventTable, segment: dict) -> EventTable:
     """All the events of the users with at least one event matching the persona's segment."""
+    return events.take(_persona_rows(events, rule_mask(segment, events.fields)))
+
+
+def _persona_rows(events: EventTable, matching: np.ndarray) -> np.ndarray:
+    """The events of the users with at least one of the `matching` events."""
     members = np.zeros(events.user_count, dtype=bool)
-    members[events.users[rule_mask(segment, events.fields)]] = True
-    return events.take(members[events.users])
+    members[events.users[matching]] = True
+    return members[events.users]
 
 
 def _totals(events: EventTable, scores: np.ndarray) -> dict[str, Any]:
@@ -254,13 +365,16 @@ def _totals(events: EventTable, scores: np.ndarray) -> dict[str, Any]:
 
 
 def _stage_figures(
-    events: EventTable, stages: list[tuple[Stage, list[dict]]], window_days: int
+    events: EventTable,
+    stages: list[tuple[Stage, list[dict]]],
+    window_days: int,
+    masks: list[np.ndarray | None] | None = None,
 ) -> list[dict[str, Any]]:
     window = window_days * MICROS_PER_DAY
     result = []
     deadline = previous_reached = None
     first_count = previous_count = 0
-    for stage, rules in stages:
+    for index, (stage, rules) in enumerate(stages):
         figures: dict[str, Any] = {
             "position": stage.position,
             "name": stage.name,
@@ -271,7 +385,7 @@ def _stage_figures(
             figures.update(dict.fromkeys(STAGE_FIGURES))
             result.append(figures)
             continue
-        mask = any_rule_mask(rules, events.fields)
+        mask = any_rule_mask(rules, events.fields) if masks is None else masks[index]
         users, times = events.users[mask], events.timestamps[mask]
         reached = np.full(events.user_count, UNREACHED, dtype=np.int64)
         first_step = previous_reached is None

@@ -123,17 +123,47 @@ def metrics_recompute(*, map_id: int) -> dict[str, Any]:
 def compute_map_figures(
     journey_map: JourneyMap,
 ) -> tuple[list[SubjectFigures], dict[str, Any] | None]:
-    """Every figure the pages show: all users and each persona on the map; the report sums."""
-    from analytics.engine import compute_approximate_metrics, compute_metrics
+    """Every figure the pages show: all users and each persona on the map; the report sums.
+
+    The map's events are read once, with the fields of every rule and segment: each period and
+    persona is computed on that one table (`compute_metrics_on`), with the figures that
+    `compute_metrics` gives for it, and each rule and segment is tested once on all its rows.
+    """
+    from analytics.engine import (
+        compute_approximate_metrics,
+        compute_metrics_on,
+        map_stages,
+        metrics_fields,
+        rule_masks,
+    )
+    from analytics.loading import load_events
+    from touchpoints.rules import validate_rule
 
     stages = list(journey_map.stages.order_by("position", "pk").values_list("pk", "position"))
-    everyone = _subject(journey_map, None, stages, compute_metrics)
+    personas = list(journey_map.personas.order_by("name", "pk"))
+    segments = [persona.segment for persona in personas if persona.segment is not None]
+    for segment in segments:
+        validate_rule(segment, "persona.segment")
+    stage_rules = map_stages(journey_map)
+    events = load_events(
+        journey_map=journey_map,
+        start=None,
+        end=None,
+        fields=metrics_fields(stage_rules, segments),
+    )
+
+    masks = rule_masks(events, stage_rules, personas)  # every rule tested once, on every row
+
+    def compute(**arguments: Any) -> dict[str, Any]:
+        return compute_metrics_on(events, stages=stage_rules, masks=masks, **arguments)
+
+    everyone = _subject(journey_map, None, stages, compute)
     subjects = [everyone]
-    for persona in journey_map.personas.order_by("name", "pk"):
+    for persona in personas:
         if persona.segment is None:  # a persona without a segment keeps every user (§7)
             subjects.append(_renamed(everyone, persona.pk, persona.name))
         else:
-            subjects.append(_subject(journey_map, persona, stages, compute_metrics))
+            subjects.append(_subject(journey_map, persona, stages, compute))
     return subjects, compute_approximate_metrics(journey_map=journey_map)
 
 

@@ -296,3 +296,78 @@ def test_the_shop_events_span_twelve_iso_weeks() -> None:
     events = shop_events()
     assert len(events) == 40 + 26 + 10
     assert max(e.timestamp for e in events) - T0 == timedelta(days=78)
+
+
+# --- one read of the events per run -----------------------------------------------------------
+
+
+def _assert_stored_figures_are_the_engine_figures(journey_map) -> int:
+    """Every stored subject, period and week equals compute_metrics of it; how many compared."""
+    window = timedelta(days=materialise.COMPARISON_DAYS)
+    personas = {persona.pk: persona for persona in journey_map.personas.all()}
+    compared = 0
+    rows = MapMetrics.objects.filter(map=journey_map).order_by("pk")
+    assert rows.count() == 1 + len(personas)
+    for row in rows:
+        persona = personas.get(row.persona_id)
+        assert row.figures == compute_metrics(journey_map=journey_map, persona=persona)
+        assert row.recent == compute_metrics(
+            journey_map=journey_map, start=row.end - window, end=row.end, persona=persona
+        )
+        assert row.previous == compute_metrics(
+            journey_map=journey_map,
+            start=row.end - 2 * window,
+            end=row.end - window,
+            persona=persona,
+        )
+        weeks = iso_weeks(row.start, row.end)
+        assert len(row.weekly) == len(weeks) > 1
+        for week, (week_start, week_end) in zip(row.weekly, weeks, strict=True):
+            figures = compute_metrics(
+                journey_map=journey_map, start=week_start, end=week_end, persona=persona
+            )
+            assert (week["start"], week["end"]) == (figures["start"], figures["end"])
+            assert week["totals"] == figures["totals"] and week["stages"] == figures["stages"]
+        compared += 3 + len(weeks)
+    return compared
+
+
+def _count_event_reads(monkeypatch) -> list:
+    from analytics import loading
+
+    reads = []
+    real = loading.load_events
+
+    def counted(**arguments):
+        reads.append(arguments)
+        return real(**arguments)
+
+    monkeypatch.setattr(loading, "load_events", counted)
+    return reads
+
+
+def test_a_run_reads_the_events_once_and_stores_what_compute_metrics_gives_each_period(
+    shop, monkeypatch
+) -> None:
+    reads = _count_event_reads(monkeypatch)
+
+    recompute_map_metrics.enqueue(shop.journey_map.pk)
+
+    monkeypatch.undo()
+    assert len(reads) == 1  # all users and the persona, every period: one table
+    assert reads[0]["start"] is None and reads[0]["end"] is None
+    assert _assert_stored_figures_are_the_engine_figures(shop.journey_map) == 3 * (3 + 12)
+
+
+def test_the_demo_map_stores_what_compute_metrics_gives_each_persona_and_period(
+    db, monkeypatch
+) -> None:
+    from journeymap.services import demo_load
+
+    reads = _count_event_reads(monkeypatch)
+    journey_map = demo_load().journey_map
+    monkeypatch.undo()
+
+    assert len(reads) == 1
+    assert any(persona.segment is not None for persona in journey_map.personas.all())
+    assert _assert_stored_figures_are_the_engine_figures(journey_map) > 20
