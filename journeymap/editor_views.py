@@ -107,15 +107,18 @@ LANES_CACHE_SECONDS = 24 * 3600
 _UNCACHED_WHEN = ("editing", "form", "stale_message", "current")
 
 
-def lanes_cache_key(request: WorkspaceRequest, journey_map: JourneyMap, comments: Any) -> str:
+def lanes_cache_key(request: WorkspaceRequest, journey_map: JourneyMap, context: dict) -> str:
     """Everything the lanes depend on: the map's content version (`updated_at`, which every change
-    on the map bumps), the role, the stored figures shown and the open comment counts. A new
-    version is a new key, so every worker process sees a change at once; old keys just expire."""
+    on the map bumps, and its latest logged change), the role, the stored figures shown and the
+    open comment counts. A new version is a new key, so every worker process sees a change at
+    once; old keys just expire."""
     figures = request_map_figures(request, journey_map.pk)
     row = figures.row
+    comments = context.get("comment_counts")
     parts = [
         journey_map.pk,
         journey_map.updated_at.isoformat(),
+        max((change.pk for change in context["changes"]), default=None),
         request.membership.can_edit,
         figures.persona_id,
         figures.has_datasets,
@@ -133,7 +136,7 @@ def render_lanes(
 ) -> SafeString:
     """The board's lanes, from the cache when this version of the map was rendered before."""
     cacheable = not any(context.get(name) for name in _UNCACHED_WHEN)
-    key = lanes_cache_key(request, journey_map, context.get("comment_counts"))
+    key = lanes_cache_key(request, journey_map, context)
     html = cache.get(key) if cacheable else None
     if html is None:
         # Read after the map row (and so after the version in the key): never older than the key.
