@@ -245,8 +245,12 @@ class MapFigures:
         )
 
 
-def load_map_figures(*, map_id: int, persona_id: int | None) -> MapFigures:
-    """The stored figures of a map for a persona on it (else all users): two queries."""
+def load_map_figures(
+    *, map_id: int, persona_id: int | None, with_weekly: bool = True
+) -> MapFigures:
+    """The stored figures of a map for a persona on it (else all users): two queries. Without
+    `with_weekly` the weekly series (the biggest field by far, only the dashboard draws it) is
+    not read."""
     feeds = JourneyMap.datasets.through.objects.filter(journeymap_id=OuterRef("pk"))
     journey_map = (
         JourneyMap.objects.filter(pk=map_id)
@@ -271,6 +275,8 @@ def load_map_figures(*, map_id: int, persona_id: int | None) -> MapFigures:
         state = None
     rows = MapMetrics.objects.filter(map_id=map_id)
     rows = rows.filter(persona_id=persona_id) if persona_id else rows.filter(persona__isnull=True)
+    if not with_weekly:
+        rows = rows.defer("weekly")
     return MapFigures(map_id, persona_id, journey_map.has_datasets, state, rows.first())
 
 
@@ -289,8 +295,11 @@ def page_persona_id(request: HttpRequest) -> int | None:
 
 
 def request_map_figures(request: HttpRequest, map_id: int) -> MapFigures:
-    """`load_map_figures` once per request and map, for the page's persona."""
+    """`load_map_figures` once per request and map, for the page's persona (map pages show no
+    weekly series)."""
     cache = request.__dict__.setdefault("_map_figures", {})
     if map_id not in cache:
-        cache[map_id] = load_map_figures(map_id=map_id, persona_id=page_persona_id(request))
+        cache[map_id] = load_map_figures(
+            map_id=map_id, persona_id=page_persona_id(request), with_weekly=False
+        )
     return cache[map_id]

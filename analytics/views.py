@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
@@ -87,7 +88,8 @@ def dataset_list(request: WorkspaceRequest) -> HttpResponse:
     datasets = (
         _datasets(request)
         .select_related("uploaded_by", "workspace")
-        .prefetch_related("maps")
+        # each map's link names its workspace: read with the maps, not once per map
+        .prefetch_related(Prefetch("maps", queryset=JourneyMap.objects.select_related("workspace")))
         .order_by("-created_at", "-pk")
     )
     return render(request, LIST_TEMPLATE, {"datasets": datasets})

@@ -475,6 +475,7 @@ class Bench:
         errors = sum(kind["errors"] for kind in kinds.values())
         samples = {kind: r.error_samples for kind, r in results.items() if r.error_samples}
         return {
+            "profile": _profile_label(think),
             "think_ms": round(think * 1000),
             "seconds": round(elapsed, 2),
             "pages": kinds,
@@ -905,12 +906,15 @@ def table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _profile_label(think: float) -> str:
+    """How the clients of a load pass behave, as the table and the JSON name it."""
+    if not think:
+        return "closed loop: no pause between requests"
+    return f"like people: a pause of {think:g} s (0.5–1.5×) after each response"
+
+
 def _pages_lines(measured: dict[str, Any], clients: int) -> list[str]:
-    pause = (
-        f"a pause of {measured['think_ms'] / 1000:g} s (0.5–1.5×) after each response"
-        if measured["think_ms"]
-        else "no pause between requests"
-    )
+    pause = measured.get("profile") or _profile_label(measured["think_ms"] / 1000)
     lines = [
         f"  {clients} clients, {pause}, {measured['seconds']} s",
         "  page            requests    req/s   p50 ms   p95 ms   p99 ms  errors  target",

@@ -6,14 +6,20 @@ redirects back to the map, a form with errors is shown in the full page where th
 """
 
 import copy
+import hashlib
 from typing import Any
 
 from django.contrib import messages
-from django.db.models import Prefetch
+from django.core.cache import cache
+from django.db.models import Count, Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from analytics.figures import request_map_figures
 from journeymap.access import WorkspaceRequest, workspace_view
 from journeymap.collab import open_comment_counts
 from journeymap.editor import CARD_KINDS, CardKind, card_create, card_delete, card_update
@@ -50,12 +56,12 @@ def _stages_with_cards() -> Prefetch:
 
 
 def _load_map(request: WorkspaceRequest, slug: str) -> JourneyMap:
+    # The stages and their cards are loaded only when the lanes are rendered (see render_lanes).
     return get_object_or_404(
         _maps(request)
         .select_related("workspace")
-        .prefetch_related(
-            Prefetch("personas", queryset=Persona.objects.order_by("name")), _stages_with_cards()
-        ),
+        .annotate(stage_count=Count("stages"))
+        .prefetch_related(Prefetch("personas", queryset=Persona.objects.order_by("name"))),
         slug=slug,
     )
 
@@ -75,13 +81,10 @@ def _base_context(request: WorkspaceRequest, **extra: Any) -> dict:
 
 
 def _page_context(request: WorkspaceRequest, journey_map: JourneyMap, **extra: Any) -> dict:
-    stages = list(journey_map.stages.all())
     on_map = {persona.pk for persona in journey_map.personas.all()}
     context = {
         **_base_context(request),
         "map": journey_map,
-        "stages": stages,
-        "curve": emotion_curve(stages),
         "other_personas": [
             persona
             for persona in Persona.objects.filter(workspace=journey_map.workspace).order_by("name")
@@ -91,7 +94,63 @@ def _page_context(request: WorkspaceRequest, journey_map: JourneyMap, **extra: A
         "comment_counts": open_comment_counts(journey_map),
     }
     context.update(extra)
+    # Called by the template only where the page shows the lanes (not for the personas region).
+    context["lanes"] = lambda: render_lanes(request, journey_map, context)
     return context
+
+
+# Rendered lanes are cached with this in place of the CSRF token, which is per user: each
+# response gets its own token put back in (the no-JavaScript forms post it; htmx sends the header).
+CSRF_SLOT = "journeymap-csrf-slot"
+LANES_CACHE_SECONDS = 24 * 3600
+# What the page shows outside the lanes only when a plain (no-JavaScript) request is refused.
+_UNCACHED_WHEN = ("editing", "form", "stale_message", "current")
+
+
+def lanes_cache_key(request: WorkspaceRequest, journey_map: JourneyMap, context: dict) -> str:
+    """Everything the lanes depend on: the map's content version (`updated_at`, which every change
+    on the map bumps, and its latest logged change), the role, the stored figures shown and the
+    open comment counts. A new version is a new key, so every worker process sees a change at
+    once; old keys just expire."""
+    figures = request_map_figures(request, journey_map.pk)
+    row = figures.row
+    comments = context.get("comment_counts")
+    parts = [
+        journey_map.pk,
+        journey_map.updated_at.isoformat(),
+        max((change.pk for change in context["changes"]), default=None),
+        request.membership.can_edit,
+        figures.persona_id,
+        figures.has_datasets,
+        row.pk if row is not None else None,
+        row.generation if row is not None else None,
+        row.computed_at.isoformat() if row is not None else None,
+        sorted((comments or {}).items()) if comments is not None else None,
+    ]
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+    return f"journeymap:lanes:{journey_map.pk}:{digest}"
+
+
+def render_lanes(
+    request: WorkspaceRequest, journey_map: JourneyMap, context: dict[str, Any]
+) -> SafeString:
+    """The board's lanes, from the cache when this version of the map was rendered before."""
+    cacheable = not any(context.get(name) for name in _UNCACHED_WHEN)
+    key = lanes_cache_key(request, journey_map, context)
+    html = cache.get(key) if cacheable else None
+    if html is None:
+        # Read after the map row (and so after the version in the key): never older than the key.
+        prefetch_related_objects([journey_map], _stages_with_cards())
+        stages = list(journey_map.stages.all())
+        lanes_context = {**context, "stages": stages, "curve": emotion_curve(stages)}
+        if cacheable:
+            lanes_context["csrf_token"] = CSRF_SLOT
+        html = render_to_string(f"{PAGE}#lanes", lanes_context, request)
+        if not cacheable:
+            return mark_safe(html)  # rendered for this request: escaped by the template
+        cache.set(key, html, LANES_CACHE_SECONDS)
+    # The cached HTML was escaped by the template when it was rendered.
+    return mark_safe(html.replace(CSRF_SLOT, get_token(request)))
 
 
 def emotion_curve(stages: list[Stage]) -> list[dict]:

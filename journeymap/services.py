@@ -76,15 +76,23 @@ def workspace_create(*, slug: str, name: str = "") -> tuple[Workspace, bool]:
 
 
 def map_record_change(
-    *, journey_map: JourneyMap, user: AbstractBaseUser | None, action: str, summary: str
+    *,
+    journey_map: JourneyMap,
+    user: AbstractBaseUser | None,
+    action: str,
+    summary: str,
+    moves_figures: bool | None = None,
 ) -> None:
-    """Mark the map as just edited and write the change to its log."""
+    """Mark the map as just edited and write the change to its log; ask for the figures to be
+    computed again when the change can move them (by default: unless `action` is neutral)."""
     # The map's own `version` locks its own fields (name, description, ...) and is not bumped
     # here: an edit of one card must not make every other open form on the map stale.
     journey_map.updated_at = timezone.now()
     JourneyMap.objects.filter(pk=journey_map.pk).update(updated_at=journey_map.updated_at)
     MapChange.objects.create(map=journey_map, user=user, action=action, summary=summary[:300])
-    if action not in NEUTRAL_ACTIONS:  # stages, rules, window, personas: the figures move
+    if moves_figures is None:
+        moves_figures = action not in NEUTRAL_ACTIONS  # stages, rules, window, personas
+    if moves_figures:
         request_recompute(journey_map=journey_map)
 
 

@@ -110,6 +110,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The map editor caches its rendered lanes here (journeymap.editor_views.render_lanes). Each
+# worker process has its own memory cache: a key carries the map's version, so a change is seen
+# by every worker at once without deleting anything, and no shared cache server is needed.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "journeymap",
+        "OPTIONS": {"MAX_ENTRIES": 500},
+    }
+}
+
 TASKS = {
     "default": {
         "BACKEND": os.environ.get("TASK_BACKEND", "django_tasks_db.DatabaseBackend"),

@@ -1,5 +1,7 @@
 """Editor forms for a stage (one per lane it appears in) and its KPIs."""
 
+from functools import cache
+
 from django import forms
 
 from journeymap.editor_forms import EMOTION_CHOICES, VersionedForm
@@ -26,6 +28,7 @@ class StageEmotionForm(VersionedForm):
         fields = ["emotion"]
 
 
+@cache  # a class per lane, built once: each save in place used to build its own
 def stage_form_class(part: str) -> type[VersionedForm]:
     """The form for one lane of a stage."""
     if part == "emotion":

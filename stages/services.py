@@ -31,6 +31,14 @@ def stage_add(
     return stage
 
 
+# What the team writes on a stage: no figure is computed from it (the belief check reads the
+# emotion score live), so editing it never costs a recompute over the events. The name and kind
+# are not here: the stored figures carry them as the labels of the funnel and the dashboard.
+STAGE_TEXT_FIELDS = frozenset(
+    {"customer_goal", "description", "actions", "thoughts", "feelings", "emotion"}
+)
+
+
 def stage_update(
     *, stage: Stage, user: AbstractBaseUser | None, expected_version: int, fields: list[str]
 ) -> Stage:
@@ -43,6 +51,7 @@ def stage_update(
             user=user,
             action="stage_edited",
             summary=f"Edited {', '.join(fields).replace('_', ' ')} of stage {stage.name}",
+            moves_figures=not STAGE_TEXT_FIELDS.issuperset(fields),
         )
     return stage
 

@@ -1,4 +1,5 @@
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from journeymap.scoping import Role
@@ -8,6 +9,12 @@ from tests import factories
 @pytest.fixture(autouse=True)
 def _media_root(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    # The memory cache lives as long as the test process: each test starts without rendered lanes.
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from pytest_django.asserts import assertContains, assertNotContains, assertRedirects
 
@@ -147,6 +149,41 @@ def test_the_list_shows_status_rows_span_uploader_and_maps(
     assertContains(response, "alice")
     assertContains(response, "Checkout journey")
     assertContains(response, "Delete “shop-events.csv” and its 3 imported rows?")
+
+
+# Session, user, membership, the switcher's workspaces, the datasets with their uploaders, the
+# maps they feed with their workspaces (one prefetch, for the maps' links): the same for one
+# dataset or many.
+DATASET_LIST_QUERIES = 6
+
+
+def test_the_list_costs_the_same_queries_for_one_dataset_or_many(
+    ws_admin_client, workspace, ready, django_assert_max_num_queries
+) -> None:
+    from tests.analytics.figures_data import events_dataset
+
+    ws_admin_client.get(url("dataset_list"))  # the first visit remembers the workspace
+    one = count_queries(ws_admin_client, url("dataset_list"))
+    for number in range(8):
+        dataset = events_dataset(workspace, [], name=f"Export {number}")
+        Dataset.objects.filter(pk=dataset.pk).update(uploaded_by=factories.make_user())
+        for map_number in range(3):
+            journey_map = factories.make_map(workspace, f"Map {number} {map_number}")
+            services.dataset_attach(dataset=dataset, journey_map=journey_map)
+
+    many = count_queries(ws_admin_client, url("dataset_list"))
+
+    assert many == one
+    with django_assert_max_num_queries(DATASET_LIST_QUERIES):
+        response = ws_admin_client.get(url("dataset_list"))
+    assertContains(response, "Export 7")
+    assertContains(response, "Map 7 2")
+
+
+def count_queries(client: Client, path: str) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(path).status_code == 200
+    return len(queries)
 
 
 def test_the_list_says_how_to_start_when_empty(ws_admin_client):

@@ -24,6 +24,8 @@ def test_the_quick_benchmark_reports_every_figure_without_errors(tmp_path):
             str(tmp_path / "work"),
             "--output",
             str(output),
+            "--think-ms",
+            "200",
         ],
         cwd=BASE_DIR,
         capture_output=True,
@@ -55,5 +57,14 @@ def test_the_quick_benchmark_reports_every_figure_without_errors(tmp_path):
     for figures in pages["pages"].values():
         assert figures["requests"] > 0 and figures["errors"] == 0
         assert figures["p50_ms"] <= figures["p95_ms"] <= figures["p99_ms"]
+    # the second load profile, clients pausing like people, is reported beside the first
+    assert pages["profile"] == "closed loop: no pause between requests" and pages["think_ms"] == 0
+    paced = pages["with_think"]
+    assert paced["think_ms"] == 200 and paced["profile"].startswith("like people: a pause of 0.2 s")
+    assert paced["errors"] == 0, paced["error_samples"]
+    assert {"map editor", "htmx save"} <= paced["pages"].keys()
+    for figures in paced["pages"].values():
+        assert figures["requests"] > 0 and figures["p50_ms"] <= figures["p95_ms"]
+    assert "no pause between requests" in run.stdout and "a pause of 0.2 s" in run.stdout
     # every save answered 200 was stored, none lost
     assert pages["saves_stored"] == pages["saves_answered_ok"] > 0

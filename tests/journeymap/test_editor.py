@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -1798,12 +1799,80 @@ def test_the_editor_page_costs_the_same_queries_for_a_small_or_a_big_map(
     small = map_of_size(workspace, "Small", stages=2, cards=2)
     big = map_of_size(workspace, "Big", stages=8, cards=6)
     client.get(small.get_absolute_url())  # the first visit remembers the workspace in the session
+    cache.clear()  # the lanes are rendered from the database
 
     small_queries = queries_for(client, small.get_absolute_url())
     big_queries = queries_for(client, big.get_absolute_url())
 
-    assert big_queries == small_queries
-    with django_assert_max_num_queries(EDITOR_PAGE_QUERIES):
+    assert big_queries == small_queries <= EDITOR_PAGE_QUERIES
+    # Visited again, the lanes come rendered from the cache: no stage or card is read.
+    assert queries_for(client, small.get_absolute_url()) == small_queries - LANES_QUERIES
+    with django_assert_max_num_queries(EDITOR_PAGE_QUERIES - LANES_QUERIES):
         response = client.get(big.get_absolute_url())
     assertContains(response, "Touchpoint 7.5")
     assertContains(response, "Idea 7.5")
+
+
+# Stages, touchpoints, pain points, opportunities, KPIs: what only the lanes show.
+LANES_QUERIES = 5
+
+
+def test_a_change_to_the_map_shows_on_the_next_visit_despite_the_cached_lanes(
+    workspace, ws_editor_client
+) -> None:
+    journey_map = map_of_size(workspace, "Cached", stages=2, cards=1)
+    page = journey_map.get_absolute_url()
+    assertContains(ws_editor_client.get(page), "Touchpoint 1.0")  # rendered and cached
+    touchpoint = Touchpoint.objects.get(name="Touchpoint 1.0")
+    response = ws_editor_client.post(
+        reverse("card_edit", args=[workspace.slug, "touchpoint", touchpoint.pk]),
+        {
+            "name": "Renamed ad",
+            "channel": "email",
+            "emotion": "0",
+            "rule": "",
+            "expected_version": touchpoint.version,
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+
+    response = ws_editor_client.get(page)
+    assertContains(response, "Renamed ad")
+    assertNotContains(response, "Touchpoint 1.0")
+
+
+def test_viewers_never_get_the_lanes_cached_for_an_editor(
+    workspace, ws_editor_client, ws_viewer_client
+) -> None:
+    journey_map = map_of_size(workspace, "Roles", stages=2, cards=1)
+    touchpoint = Touchpoint.objects.get(name="Touchpoint 1.0")
+    edit_url = reverse("card_edit", args=[workspace.slug, "touchpoint", touchpoint.pk])
+    assertContains(ws_editor_client.get(journey_map.get_absolute_url()), edit_url)
+
+    response = ws_viewer_client.get(journey_map.get_absolute_url())
+    assertContains(response, "Touchpoint 1.0")
+    assertNotContains(response, edit_url)
+
+
+def test_forms_in_cached_lanes_carry_the_token_of_whoever_loads_the_page(
+    workspace, ws_editor_client, ws_admin
+) -> None:
+    journey_map = map_of_size(workspace, "Tokens", stages=2, cards=1)
+    touchpoint = Touchpoint.objects.get(name="Touchpoint 1.0")
+    ws_editor_client.get(journey_map.get_absolute_url())  # the editor's visit caches the lanes
+    browser = Client(enforce_csrf_checks=True)  # a person without JavaScript: the form's token
+    browser.force_login(ws_admin)
+
+    page = browser.get(journey_map.get_absolute_url()).content.decode()
+    remove = reverse("card_remove", args=[workspace.slug, "touchpoint", touchpoint.pk])
+    token = re.search(
+        rf'action="{re.escape(remove)}".*?name="csrfmiddlewaretoken" value="([^"]+)"', page, re.S
+    )
+    assert editor_views.CSRF_SLOT not in page
+    response = browser.post(
+        remove, {"csrfmiddlewaretoken": token.group(1), "expected_version": touchpoint.version}
+    )
+
+    assertRedirects(response, journey_map.get_absolute_url(), fetch_redirect_response=False)
+    assert not Touchpoint.objects.filter(pk=touchpoint.pk).exists()

@@ -3,8 +3,10 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from analytics.models import MapMetricsState
 from journeymap.models import JourneyMap
 from journeymap.versioning import StaleEdit
+from stages.forms import STAGE_PARTS
 from stages.models import Stage, StageKPI
 from stages.services import stage_add, stage_delete, stage_move, stage_update
 from tests import factories
@@ -266,3 +268,42 @@ def test_deleting_the_last_stage_leaves_an_empty_map(workspace, editor) -> None:
     stage_delete(stage=only, user=editor, expected_version=1)
 
     assert order(journey_map) == []
+
+
+# --- which stage edits ask for the figures again ---------------------------------------------
+
+
+def requested_generation(journey_map: JourneyMap) -> int:
+    state = MapMetricsState.objects.filter(map=journey_map).first()
+    return state.requested_generation if state else 0
+
+
+@pytest.mark.parametrize("part", ["goal", "actions", "thoughts", "feelings", "emotion"])
+def test_a_text_edit_of_a_stage_does_not_ask_for_a_recompute(
+    part, journey_map, editor, django_capture_on_commit_callbacks
+) -> None:
+    edited = stage(journey_map, "Purchase")
+    fields = STAGE_PARTS[part]
+    for name in fields:
+        setattr(edited, name, 1 if name == "emotion" else f"New {name}")
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        stage_update(stage=edited, user=editor, expected_version=1, fields=fields)
+
+    assert callbacks == []  # no recompute task enqueued
+    assert requested_generation(journey_map) == 0
+    assert last_change(journey_map).action == "stage_edited"  # still on the change log
+    assert Stage.objects.get(pk=edited.pk).version == 2
+
+
+def test_renaming_a_stage_asks_for_a_recompute_as_the_figures_carry_its_name(
+    journey_map, editor, django_capture_on_commit_callbacks
+) -> None:
+    edited = stage(journey_map, "Purchase")
+    edited.name = "Checkout"
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        stage_update(stage=edited, user=editor, expected_version=1, fields=["name", "kind"])
+
+    assert len(callbacks) == 1
+    assert requested_generation(journey_map) == 1
