@@ -54,3 +54,17 @@ def shared_database(request, tmp_path) -> SharedDatabase:
     path = tmp_path / "db.sqlite3"
     shutil.copyfile(template, path)
     return SharedDatabase(vendor="sqlite", url=f"sqlite:///{path}", media=media, path=path)
+
+
+@pytest.fixture(scope="session")
+def collected_static() -> None:
+    """The static files gunicorn serves with the production settings (their manifest)."""
+    run = subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=BASE_DIR,
+        env=child_env("sqlite:///:memory:", BASE_DIR / "media"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]

@@ -6,6 +6,7 @@ DATABASE_URL naming it, and print their result as one JSON line:
 
     python -m tests.reliability.scenario start-import FILE  # upload, then queue the import
     python -m tests.reliability.scenario retry DATASET_ID  # what the page's "retry" does
+    python -m tests.reliability.scenario edit-setup CLIENTS  # a map, editors logged in
 """
 
 from __future__ import annotations
@@ -43,13 +44,64 @@ def retry(dataset_id: str) -> dict[str, object]:
     return {"dataset": dataset.pk, "status": dataset.status}
 
 
+def edit_setup(clients: str) -> dict[str, object]:
+    """A map with two stages and three touchpoints, and one logged-in editor session a client."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from journeymap.mapjson import map_import
+    from journeymap.services import member_ensure, workspace_create
+    from stages.models import Stage
+    from touchpoints.models import Touchpoint
+
+    workspace, _created = workspace_create(slug="faults", name="Faults")
+    document = {
+        "schema": "journeymap/v1",
+        "name": "Edited by many",
+        "stages": [
+            {
+                "name": "Consideration",
+                "touchpoints": [
+                    {"name": "Product page", "channel": "website"},
+                    {"name": "Reviews", "channel": "website"},
+                ],
+            },
+            {"name": "Purchase", "touchpoints": [{"name": "Checkout", "channel": "website"}]},
+        ],
+    }
+    journey_map = map_import(data=document, workspace=workspace)
+    sessions = []
+    for client in range(int(clients)):
+        ensured = member_ensure(workspace=workspace, username=f"editor{client}", role="editor")
+        user = ensured.membership.user
+        session = SessionStore()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        sessions.append(session.session_key)
+    stages = Stage.objects.filter(map=journey_map).order_by("position")
+    touchpoints = Touchpoint.objects.filter(stage__map=journey_map).order_by("stage", "position")
+    return {
+        "map": journey_map.get_absolute_url(),
+        "stages": [{"pk": s.pk, "version": s.version, "actions": s.actions} for s in stages],
+        "touchpoints": [
+            {"pk": t.pk, "version": t.version, "name": t.name, "description": t.description}
+            for t in touchpoints
+        ],
+        "sessions": sessions,
+    }
+
+
 def main(argv: list[str]) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "journeymap.settings")
     import django
 
     django.setup()
     step, argument = argv
-    result = {"start-import": start_import, "retry": retry}[step](argument)
+    result = {"start-import": start_import, "retry": retry, "edit-setup": edit_setup}[step](
+        argument
+    )
     print(json.dumps(result))
 
 
