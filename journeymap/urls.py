@@ -101,3 +101,5 @@ urlpatterns = [
     path("w/<slug:workspace>/members/<int:pk>/role/", views.member_role, name="member_role"),
     path("w/<slug:workspace>/members/<int:pk>/remove/", views.member_remove, name="member_remove"),
 ]
+
+handler500 = "journeymap.errors.server_error"

@@ -17,11 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability.processes import BASE_DIR, SharedDatabase, child_env
-
-
-def _on_postgresql() -> bool:
-    return os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
+from tests.reliability.processes import BASE_DIR, ON_POSTGRESQL, SharedDatabase, child_env
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +39,7 @@ def _migrated_sqlite_file(tmp_path_factory) -> Path:
 @pytest.fixture
 def shared_database(request, tmp_path) -> SharedDatabase:
     media = tmp_path / "media"
-    if _on_postgresql():
+    if ON_POSTGRESQL:
         from django.db import connection
 
         parts = urllib.parse.urlsplit(os.environ["DATABASE_URL"])

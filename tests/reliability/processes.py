@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 LONG = os.environ.get("JM_FAULTS_LONG", "") not in ("", "0")
+ON_POSTGRESQL = os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://"))
 
 
 def child_env(database_url: str, media: Path, **extra: str) -> dict[str, str]:
@@ -141,3 +143,83 @@ def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: floa
         return False
 
     wait_for(answering, timeout, f"the server on port {port}", every=0.2)
+
+
+class TcpProxy:
+    """A loopback TCP proxy to a server that the test can cut (every connection closed, new ones
+    refused) and restore on the same port: the database "going away" without touching it."""
+
+    def __init__(self, target_port: int, target_host: str = "127.0.0.1") -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self.listener: socket.socket | None = None
+        self.sockets: set[socket.socket] = set()
+        self.lock = threading.Lock()
+        self.cuts = 0
+
+    def open(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        wait_for(lambda: self._bind(listener), 10, f"port {self.port} to be free", every=0.1)
+        listener.listen(64)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def _bind(self, listener: socket.socket) -> bool:
+        try:
+            listener.bind(("127.0.0.1", self.port))
+        except OSError:
+            return False
+        return True
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _address = listener.accept()
+            except OSError:  # the listener was closed: the proxy is cut
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.sockets |= {client, upstream}
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.shutdown(socket.SHUT_RDWR)
+                end.close()
+            with self.lock:
+                self.sockets -= {source, sink}
+
+    def cut(self) -> None:
+        """Refuse new connections and break every open one, as a database that went away."""
+        self.cuts += 1
+        self._break()
+
+    def _break(self) -> None:
+        if self.listener is not None:
+            # shutdown() wakes the thread blocked in accept(); close() alone would not (Linux)
+            with contextlib.suppress(OSError):
+                self.listener.shutdown(socket.SHUT_RDWR)
+            self.listener.close()
+            self.listener = None
+        with self.lock:
+            open_sockets = list(self.sockets)
+        for end in open_sockets:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self._break()

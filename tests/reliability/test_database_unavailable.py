@@ -1,0 +1,196 @@
+"""The database going away mid-request: a clean 503 page, and the app serving again once it is back.
+
+In process, the session store raising the errors a lost database raises stands for the outage. Then
+for real, on PostgreSQL: gunicorn (production settings, persistent connections) reaches the database
+through a TCP proxy in the test, which is cut (every connection broken, new ones refused) during a
+bounded load and restored; the shared PostgreSQL server itself is never touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import InterfaceError, OperationalError
+from django.test import Client
+
+from bench.loadgen import fetch
+from tests.reliability.processes import (
+    LONG,
+    ON_POSTGRESQL,
+    TcpProxy,
+    free_port,
+    start,
+    stop,
+    wait_for_port,
+)
+
+OUTAGE_PAGE = "Journeymap is temporarily unavailable"
+LEAKS = ("Traceback", "OperationalError", "InterfaceError", "psycopg", "connection", 'File "')
+
+
+def _client_of(user) -> Client:
+    client = Client(raise_request_exception=False)
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        OperationalError("connection to server at 127.0.0.1 failed: Connection refused"),
+        InterfaceError("connection already closed"),
+    ],
+)
+def test_a_lost_database_gets_the_503_page_without_a_traceback(
+    ws_editor, workspace, monkeypatch, error
+):
+    client = _client_of(ws_editor)
+
+    def unreachable(self):
+        raise error
+
+    monkeypatch.setattr(SessionStore, "load", unreachable)
+    response = client.get(f"/w/{workspace.slug}/")
+
+    assert response.status_code == 503
+    assert response["Retry-After"] == "30"
+    body = response.content.decode()
+    assert OUTAGE_PAGE in body
+    assert not any(leak in body for leak in LEAKS)
+
+
+def test_any_other_failure_gets_the_500_page(ws_editor, workspace, monkeypatch):
+    client = _client_of(ws_editor)
+
+    def broken(self):
+        raise RuntimeError("a bug, not an outage")
+
+    monkeypatch.setattr(SessionStore, "load", broken)
+    response = client.get(f"/w/{workspace.slug}/")
+
+    assert response.status_code == 500
+    assert "Something went wrong" in response.content.decode()
+    assert "a bug" not in response.content.decode()
+
+
+# -- for real: PostgreSQL behind a proxy that is cut during a load -------------------------------
+
+CLIENTS = 6
+OUTAGE = 8.0 if LONG else 3.0  # seconds the database is unreachable
+SETTLE = 1.0  # requests in flight when the proxy is cut or restored may go either way
+ENOUGH = 2 * CLIENTS  # pages served before the cut, and again after the restore
+
+
+@dataclass(frozen=True)
+class Answer:
+    started: float
+    ended: float
+    status: int
+    body: str
+
+
+async def _load(port: int, path: str, session: str, proxy: TcpProxy) -> tuple[float, float, list]:
+    """Clients load `path` while the proxy is cut for OUTAGE seconds, then restored."""
+    answers: list[Answer] = []
+    began = time.monotonic()
+    window = {"cut": float("inf"), "restored": float("inf"), "done": False}
+
+    def served(after: float) -> int:
+        return sum(1 for a in answers if a.started > after and a.status == 200)
+
+    async def client() -> None:
+        while not window["done"]:
+            started = time.monotonic() - began
+            response = await fetch(
+                "127.0.0.1", port, "GET", path, {"Cookie": f"sessionid={session}"}
+            )
+            answers.append(
+                Answer(started, time.monotonic() - began, response.status, response.body.decode())
+            )
+
+    async def until(condition, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+
+    async def outage() -> None:
+        await until(lambda: served(0) >= ENOUGH)
+        window["cut"] = time.monotonic() - began
+        proxy.cut()
+        await asyncio.sleep(OUTAGE)
+        window["restored"] = time.monotonic() - began
+        proxy.open()
+        await until(lambda: served(window["restored"] + SETTLE) >= ENOUGH)
+        window["done"] = True
+
+    await asyncio.gather(*(client() for _ in range(CLIENTS)), outage())
+    return window["cut"], window["restored"], answers
+
+
+@pytest.mark.skipif(
+    not ON_POSTGRESQL, reason="SQLite is a file opened by the app itself: it cannot go away"
+)
+@pytest.mark.django_db(transaction=True)
+def test_the_database_going_away_under_load_gets_503_pages_and_the_app_recovers_by_itself(
+    shared_database, collected_static, tmp_path
+):
+    database = shared_database
+    session = database.scenario("edit-setup", "1")["sessions"][0]
+    parts = urllib.parse.urlsplit(database.url)
+    proxy = TcpProxy(parts.port or 5432, parts.hostname or "127.0.0.1")
+    proxy.open()
+    through_proxy = urllib.parse.urlunsplit(
+        parts._replace(netloc=f"postgres@127.0.0.1:{proxy.port}")
+    )
+
+    port = free_port()
+    log_path = tmp_path / "gunicorn.log"
+    env = database.env(DATABASE_URL=through_proxy, CONN_MAX_AGE="60")
+    command = [sys.executable, "-m", "gunicorn", "journeymap.wsgi", "--workers", "2"]
+    server = start([*command, "--bind", f"127.0.0.1:{port}"], env, log_path)
+    try:
+        wait_for_port(port, server, log_path)
+        cut, restored, answers = asyncio.run(_load(port, "/w/faults/", session, proxy))
+        # after the load, without restarting anything: every page is served again
+        after = [
+            asyncio.run(
+                fetch(
+                    "127.0.0.1",
+                    port,
+                    "GET",
+                    "/w/faults/",
+                    {"Cookie": f"sessionid={session}"},
+                )
+            ).status
+            for _ in range(10)
+        ]
+        still_running = server.poll() is None
+    finally:
+        proxy.close()
+        stop(server)
+
+    assert still_running
+    assert {answer.status for answer in answers} <= {200, 503}, log_path.read_text()[-3000:]
+    for answer in answers:
+        if answer.status == 503:
+            assert OUTAGE_PAGE in answer.body
+            assert not any(leak in answer.body for leak in LEAKS), answer.body[:2000]
+    seen = [(round(a.started, 1), round(a.ended, 1), a.status) for a in answers]
+    before = [a.status for a in answers if a.ended < cut]
+    during = [a.status for a in answers if a.started > cut + SETTLE and a.ended < restored]
+    recovered = [a.status for a in answers if a.started > restored + SETTLE]
+    assert len(before) >= ENOUGH and set(before) == {200}, (cut, restored, seen)
+    assert during and set(during) == {503}, (cut, restored, seen)
+    assert len(recovered) >= ENOUGH and set(recovered) == {200}, (cut, restored, seen)
+    assert after == [200] * 10
+    print(
+        f"\ndatabase outage (proxy cut {proxy.cuts} time(s), {OUTAGE:.0f} s, {CLIENTS} clients): "
+        f"{len(answers)} requests, {len(before)} served before, {during.count(503)} clean 503 "
+        f"pages during, {len(recovered)} served after it came back, 0 restarts"
+    )
