@@ -9,10 +9,16 @@ bounded load and restored; the shared PostgreSQL server itself is never touched.
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -21,8 +27,10 @@ from django.test import Client
 
 from bench.loadgen import fetch
 from tests.reliability.processes import (
+    BASE_DIR,
     LONG,
     ON_POSTGRESQL,
+    SharedDatabase,
     TcpProxy,
     free_port,
     start,
@@ -85,6 +93,7 @@ CLIENTS = 6
 OUTAGE = 8.0 if LONG else 3.0  # seconds the database is unreachable
 SETTLE = 1.0  # requests in flight when the proxy is cut or restored may go either way
 ENOUGH = 2 * CLIENTS  # pages served before the cut, and again after the restore
+PAGE = "/w/faults/"  # the maps list: a session, a membership and the maps read from the database
 
 
 @dataclass(frozen=True)
@@ -95,8 +104,11 @@ class Answer:
     body: str
 
 
-async def _load(port: int, path: str, session: str, proxy: TcpProxy) -> tuple[float, float, list]:
-    """Clients load `path` while the proxy is cut for OUTAGE seconds, then restored."""
+async def _load(
+    port: int, path: str, session: str, down: Callable[[], object], up: Callable[[], object]
+) -> tuple[float, float, list[Answer]]:
+    """Clients load `path`; once they are served, the database goes `down` for OUTAGE seconds,
+    then comes back `up`. When it went down and came back, and every answer."""
     answers: list[Answer] = []
     began = time.monotonic()
     window = {"cut": float("inf"), "restored": float("inf"), "done": False}
@@ -121,16 +133,63 @@ async def _load(port: int, path: str, session: str, proxy: TcpProxy) -> tuple[fl
 
     async def outage() -> None:
         await until(lambda: served(0) >= ENOUGH)
-        window["cut"] = time.monotonic() - began
-        proxy.cut()
+        window["cut"] = time.monotonic() - began  # from the moment it starts going down
+        await asyncio.to_thread(down)
         await asyncio.sleep(OUTAGE)
+        await asyncio.to_thread(up)
         window["restored"] = time.monotonic() - began
-        proxy.open()
         await until(lambda: served(window["restored"] + SETTLE) >= ENOUGH)
         window["done"] = True
 
     await asyncio.gather(*(client() for _ in range(CLIENTS)), outage())
     return window["cut"], window["restored"], answers
+
+
+def _check_outage(
+    answers: list[Answer], cut: float, restored: float, log_path: Path
+) -> tuple[list[int], list[int], list[int]]:
+    """Served before, a clean 503 page during, served after; the statuses of each period."""
+    assert {answer.status for answer in answers} <= {200, 503}, log_path.read_text()[-3000:]
+    for answer in answers:
+        if answer.status == 503:
+            assert OUTAGE_PAGE in answer.body
+            assert not any(leak in answer.body for leak in LEAKS), answer.body[:2000]
+    seen = [(round(a.started, 1), round(a.ended, 1), a.status) for a in answers]
+    before = [a.status for a in answers if a.ended < cut]
+    during = [a.status for a in answers if a.started > cut + SETTLE and a.ended < restored]
+    recovered = [a.status for a in answers if a.started > restored + SETTLE]
+    assert len(before) >= ENOUGH and set(before) == {200}, (cut, restored, seen)
+    assert during and set(during) == {503}, (cut, restored, seen)
+    assert len(recovered) >= ENOUGH and set(recovered) == {200}, (cut, restored, seen)
+    return before, during, recovered
+
+
+def _serve_through_outage(
+    env: dict[str, str],
+    session: str,
+    down: Callable[[], object],
+    up: Callable[[], object],
+    tmp_path: Path,
+) -> tuple[float, float, list[Answer], list[int], Path]:
+    """gunicorn (2 workers, persistent connections) under load while the database goes down and
+    comes back; then 10 more pages without restarting it. Fails if gunicorn itself stopped."""
+    port = free_port()
+    log_path = tmp_path / "gunicorn.log"
+    command = [sys.executable, "-m", "gunicorn", "journeymap.wsgi", "--workers", "2"]
+    server = start(
+        [*command, "--bind", f"127.0.0.1:{port}"], {**env, "CONN_MAX_AGE": "60"}, log_path
+    )
+    try:
+        wait_for_port(port, server, log_path)
+        cut, restored, answers = asyncio.run(_load(port, PAGE, session, down, up))
+        cookie = {"Cookie": f"sessionid={session}"}
+        after = [
+            asyncio.run(fetch("127.0.0.1", port, "GET", PAGE, cookie)).status for _ in "0" * 10
+        ]
+        assert server.poll() is None, log_path.read_text()[-3000:]
+    finally:
+        stop(server)
+    return cut, restored, answers, after, log_path
 
 
 @pytest.mark.skipif(
@@ -149,48 +208,98 @@ def test_the_database_going_away_under_load_gets_503_pages_and_the_app_recovers_
         parts._replace(netloc=f"postgres@127.0.0.1:{proxy.port}")
     )
 
-    port = free_port()
-    log_path = tmp_path / "gunicorn.log"
-    env = database.env(DATABASE_URL=through_proxy, CONN_MAX_AGE="60")
-    command = [sys.executable, "-m", "gunicorn", "journeymap.wsgi", "--workers", "2"]
-    server = start([*command, "--bind", f"127.0.0.1:{port}"], env, log_path)
     try:
-        wait_for_port(port, server, log_path)
-        cut, restored, answers = asyncio.run(_load(port, "/w/faults/", session, proxy))
-        # after the load, without restarting anything: every page is served again
-        after = [
-            asyncio.run(
-                fetch(
-                    "127.0.0.1",
-                    port,
-                    "GET",
-                    "/w/faults/",
-                    {"Cookie": f"sessionid={session}"},
-                )
-            ).status
-            for _ in range(10)
-        ]
-        still_running = server.poll() is None
+        cut, restored, answers, after, log_path = _serve_through_outage(
+            database.env(DATABASE_URL=through_proxy), session, proxy.cut, proxy.open, tmp_path
+        )
     finally:
         proxy.close()
-        stop(server)
 
-    assert still_running
-    assert {answer.status for answer in answers} <= {200, 503}, log_path.read_text()[-3000:]
-    for answer in answers:
-        if answer.status == 503:
-            assert OUTAGE_PAGE in answer.body
-            assert not any(leak in answer.body for leak in LEAKS), answer.body[:2000]
-    seen = [(round(a.started, 1), round(a.ended, 1), a.status) for a in answers]
-    before = [a.status for a in answers if a.ended < cut]
-    during = [a.status for a in answers if a.started > cut + SETTLE and a.ended < restored]
-    recovered = [a.status for a in answers if a.started > restored + SETTLE]
-    assert len(before) >= ENOUGH and set(before) == {200}, (cut, restored, seen)
-    assert during and set(during) == {503}, (cut, restored, seen)
-    assert len(recovered) >= ENOUGH and set(recovered) == {200}, (cut, restored, seen)
+    before, during, recovered = _check_outage(answers, cut, restored, log_path)
     assert after == [200] * 10
     print(
         f"\ndatabase outage (proxy cut {proxy.cuts} time(s), {OUTAGE:.0f} s, {CLIENTS} clients): "
         f"{len(answers)} requests, {len(before)} served before, {during.count(503)} clean 503 "
         f"pages during, {len(recovered)} served after it came back, 0 restarts"
+    )
+
+
+# -- long variant: a private PostgreSQL cluster really restarted during the load -----------------
+
+PG_BIN = next(iter(sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)), None)
+
+
+def _as_postgres(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its tools as the postgres user then."""
+    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+
+
+@pytest.fixture
+def private_cluster(tmp_path_factory) -> Iterator[tuple[str, Callable, Callable]]:
+    """A PostgreSQL cluster of this test alone on a free port: its URL, stop and start."""
+    directory = Path(tempfile.mkdtemp(prefix="jm-faults-pg-"))
+    data, port = directory / "data", free_port()
+    if os.geteuid() == 0:
+        shutil.chown(directory, "postgres")
+    run = subprocess.run(
+        _as_postgres([str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    options = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1"
+    pg_ctl = [str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(directory / "server.log")]
+
+    def start_server() -> None:
+        subprocess.run(
+            _as_postgres([*pg_ctl, "-o", options, "-w", "start"]), check=True, capture_output=True
+        )
+
+    def stop_server() -> None:
+        subprocess.run(
+            _as_postgres([*pg_ctl, "-m", "fast", "-w", "stop"]), check=True, capture_output=True
+        )
+
+    start_server()
+    try:
+        import psycopg
+
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:{port}/postgres") as admin:
+            admin.autocommit = True
+            admin.execute("CREATE DATABASE journeymap")
+        yield f"postgres://postgres@127.0.0.1:{port}/journeymap", stop_server, start_server
+    finally:
+        subprocess.run(_as_postgres([*pg_ctl, "-m", "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.mark.skipif(not LONG, reason="the long variant (JM_FAULTS_LONG=1)")
+@pytest.mark.skipif(PG_BIN is None, reason="no PostgreSQL server binaries to make a cluster")
+def test_postgresql_restarted_under_load_gets_503_pages_and_the_app_recovers_by_itself(
+    private_cluster, collected_static, tmp_path
+):
+    url, stop_server, start_server = private_cluster
+    database = SharedDatabase(vendor="postgresql", url=url, media=tmp_path / "media")
+    migrate = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
+        cwd=BASE_DIR,
+        env=database.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert migrate.returncode == 0, migrate.stderr[-3000:]
+    session = database.scenario("edit-setup", "1")["sessions"][0]
+
+    cut, restored, answers, after, log_path = _serve_through_outage(
+        database.env(), session, stop_server, start_server, tmp_path
+    )
+
+    before, during, recovered = _check_outage(answers, cut, restored, log_path)
+    assert after == [200] * 10
+    print(
+        f"\nPostgreSQL restarted under load (stopped {OUTAGE:.0f} s, {CLIENTS} clients): "
+        f"{len(answers)} requests, {len(before)} served before, {during.count(503)} clean 503 "
+        f"pages during, {len(recovered)} served after it came back, 0 app restarts"
     )
