@@ -7,7 +7,7 @@ POST the new text with that version. Every response is logged: 200 (accepted, th
 the one sent + 1) or 409 (refused as stale). At the end each object's stored text must be the text
 of its last accepted save, and its version the initial one plus the number of accepted saves: an
 accepted save that was overwritten without being refused would break one or the other.
-JM_FAULTS_LONG=1 makes 1,200 saves instead of 200.
+JM_FAULTS_LONG=1 makes 2,000 saves instead of 200.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from tests.reliability.processes import (
 )
 
 CLIENTS = 20
-SAVES_PER_CLIENT = 60 if LONG else 10
+SAVES_PER_CLIENT = 100 if LONG else 10
 WORKERS = 4
 VERSION_INPUT = re.compile(r'name="expected_version" value="(\d+)"')
 
