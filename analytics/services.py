@@ -397,18 +397,20 @@ def dataset_fail_if_orphaned(*, dataset: Dataset) -> bool:
     ).exists():
         return False
     with transaction.atomic():
+        # Only if still importing: an import that finished since `dataset` was read is left alone.
         failed = Dataset.objects.filter(pk=dataset.pk, status=DatasetStatus.IMPORTING).update(
             status=DatasetStatus.FAILED, error_message=WORKER_DIED
         )
-        tasks.filter(status=TaskResultStatus.RUNNING).update(
-            status=TaskResultStatus.FAILED,
-            finished_at=now,
-            exception_class_path="analytics.tasks.ImportWorkerDied",
-            traceback=WORKER_DIED,
-        )
+        if failed:
+            tasks.filter(status=TaskResultStatus.RUNNING).update(
+                status=TaskResultStatus.FAILED,
+                finished_at=now,
+                exception_class_path="analytics.tasks.ImportWorkerDied",
+                traceback=WORKER_DIED,
+            )
+    dataset.refresh_from_db()
     if failed:
         logger.warning("Import of dataset %s: its worker died; marked failed", dataset.pk)
-        dataset.refresh_from_db()
     return bool(failed)
 
 

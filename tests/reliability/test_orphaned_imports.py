@@ -121,3 +121,13 @@ def test_the_lock_is_the_importers_alone_while_it_runs(importing):
         liveness.import_running(importing.pk, wait=0.2) as mine,
     ):
         assert not mine
+
+
+def test_an_import_that_finished_meanwhile_is_left_alone(importing):
+    _taken(importing, ago=timedelta(minutes=3))
+    Dataset.objects.filter(pk=importing.pk).update(status=DatasetStatus.READY)  # just finished
+
+    assert dataset_fail_if_orphaned(dataset=importing) is False  # it still says "importing"
+
+    assert importing.status == DatasetStatus.READY
+    assert DBTaskResult.objects.get().status == TaskResultStatus.RUNNING  # its worker ends it
