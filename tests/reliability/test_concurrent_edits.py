@@ -34,6 +34,9 @@ from tests.reliability.processes import (
 CLIENTS = 20
 SAVES_PER_CLIENT = 100 if LONG else 10
 WORKERS = 4
+# 20 cold editor pages at once on a loaded 2-core machine can take longer than loadgen's 30 s; a
+# request that times out is not a lost save, but it would end the client.
+TIMEOUT = 180.0
 VERSION_INPUT = re.compile(r'name="expected_version" value="(\d+)"')
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -87,7 +90,7 @@ async def _client(
         return {"Cookie": cookie, **extra}
 
     async def get(path: str, **extra: str):
-        response = await fetch("127.0.0.1", port, "GET", path, headers(**extra))
+        response = await fetch("127.0.0.1", port, "GET", path, headers(**extra), timeout=TIMEOUT)
         cookies.update(response.cookies())
         return response
 
@@ -119,6 +122,7 @@ async def _client(
                 }
             ),
             body,
+            timeout=TIMEOUT,
         )
         log.append(Save(target, response.status, value, version))
 
