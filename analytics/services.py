@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -18,11 +19,15 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.db import transaction
+from django.db.models import Q, QuerySet
+from django.tasks import TaskResultStatus
+from django.utils import timezone
 
 from analytics.importing import pipeline, sources, transform
 from analytics.importing.detection import FORMAT_KINDS, date_formats_for, propose
 from analytics.importing.errors import ImportRefused
 from analytics.importing.fields import EXTRA, FIELDS_BY_KIND
+from analytics.importing.liveness import import_is_running, import_running
 from analytics.importing.sniffing import describe_options, read_sample, sniff
 from analytics.materialise import request_recompute, request_recompute_of_maps
 from analytics.models import AggregateRow, Dataset, DatasetStatus, Event, SurveyResponse
@@ -43,10 +48,12 @@ __all__ = [
     "dataset_configure",
     "dataset_delete",
     "dataset_detach",
+    "dataset_fail_if_orphaned",
     "dataset_import",
     "dataset_preview",
     "dataset_start_import",
     "dataset_upload",
+    "datasets_fail_orphaned_imports",
 ]
 
 
@@ -318,6 +325,13 @@ def dataset_start_import(*, dataset: Dataset) -> Dataset:
 
 def dataset_import(*, dataset_id: int) -> Dataset:
     """Run the import now, in this process (the task and the command call this)."""
+    with import_running(dataset_id) as mine:
+        if not mine:  # another process is importing it: that run writes the rows, once
+            return Dataset.objects.get(pk=dataset_id)
+        return _dataset_import(dataset_id)
+
+
+def _dataset_import(dataset_id: int) -> Dataset:
     dataset = Dataset.objects.get(pk=dataset_id)
     if dataset.status == DatasetStatus.READY:
         return dataset
@@ -339,6 +353,73 @@ def dataset_import(*, dataset_id: int) -> Dataset:
     if dataset.status == DatasetStatus.READY:  # the maps it feeds have new rows to count
         request_recompute_of_maps(dataset.maps.values_list("pk", flat=True))
     return dataset
+
+
+WORKER_DIED = (
+    "The import stopped: the worker running it was stopped or died (killed, out of memory, or its "
+    "machine went away) before it finished. Nothing was imported; start it again."
+)
+# A task taken by a worker has this long to take the dataset's import lock (it does so first thing).
+CLAIM_GRACE = timedelta(seconds=5)
+
+
+def _import_task_results(dataset_id: int) -> QuerySet[Any] | None:
+    """The queued or running import tasks of the dataset, or None without a database task queue."""
+    from django.tasks import task_backends
+    from django_tasks_db.backend import DatabaseBackend
+    from django_tasks_db.models import DBTaskResult
+
+    from analytics.tasks import import_dataset
+
+    if not isinstance(task_backends[import_dataset.backend], DatabaseBackend):
+        return None
+    return DBTaskResult.objects.filter(
+        task_path=import_dataset.module_path,
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+        args_kwargs__args__0=dataset_id,
+    )
+
+
+def dataset_fail_if_orphaned(*, dataset: Dataset) -> bool:
+    """Mark an import whose worker died FAILED (retryable) and its task failed; True if it did.
+
+    An import is alive while its process holds the dataset's import lock (released by the system
+    when the process dies), or while its task waits in the queue or was taken only just now.
+    """
+    if dataset.status != DatasetStatus.IMPORTING or import_is_running(dataset.pk):
+        return False
+    tasks = _import_task_results(dataset.pk)
+    if tasks is None:  # the immediate or dummy backend of the unit tests: nothing to watch
+        return False
+    now = timezone.now()
+    if tasks.filter(
+        Q(status=TaskResultStatus.READY) | Q(started_at__gt=now - CLAIM_GRACE)
+    ).exists():
+        return False
+    with transaction.atomic():
+        # Only if still importing: an import that finished since `dataset` was read is left alone.
+        failed = Dataset.objects.filter(pk=dataset.pk, status=DatasetStatus.IMPORTING).update(
+            status=DatasetStatus.FAILED, error_message=WORKER_DIED
+        )
+        if failed:
+            tasks.filter(status=TaskResultStatus.RUNNING).update(
+                status=TaskResultStatus.FAILED,
+                finished_at=now,
+                exception_class_path="analytics.tasks.ImportWorkerDied",
+                traceback=WORKER_DIED,
+            )
+    dataset.refresh_from_db()
+    if failed:
+        logger.warning("Import of dataset %s: its worker died; marked failed", dataset.pk)
+    return bool(failed)
+
+
+def datasets_fail_orphaned_imports() -> int:
+    """Fail every import whose worker died (db_worker runs this as it starts); how many."""
+    return sum(
+        dataset_fail_if_orphaned(dataset=dataset)
+        for dataset in Dataset.objects.filter(status=DatasetStatus.IMPORTING)
+    )
 
 
 def dataset_delete(*, dataset: Dataset) -> None:

@@ -2,19 +2,29 @@
 
 from django.tasks import task
 
+from analytics.importing.liveness import import_running
 from analytics.models import Dataset
+
+
+class ImportWorkerDied(Exception):
+    """The worker running an import died before finishing it (recorded on its task result)."""
 
 
 @task
 def import_dataset(dataset_id: int) -> dict[str, object]:
     """Import a dataset's file; running it again gives the same rows once."""
-    from analytics.services import dataset_import
+    # Held from the first moment of the task (before the heavy imports below), so a worker that
+    # dies at any point after taking the task is seen to be gone (analytics.importing.liveness).
+    with import_running(dataset_id) as mine:
+        if not mine:
+            return {"dataset": dataset_id, "status": "already importing"}
+        from analytics.services import dataset_import
 
-    try:
-        dataset = dataset_import(dataset_id=dataset_id)
-    except Dataset.DoesNotExist:
-        return {"dataset": dataset_id, "status": "deleted"}
-    return {"dataset": dataset.pk, "status": dataset.status, "rows": dataset.row_count}
+        try:
+            dataset = dataset_import(dataset_id=dataset_id)
+        except Dataset.DoesNotExist:
+            return {"dataset": dataset_id, "status": "deleted"}
+        return {"dataset": dataset.pk, "status": dataset.status, "rows": dataset.row_count}
 
 
 @task

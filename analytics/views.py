@@ -385,6 +385,9 @@ def dataset_detail(request: WorkspaceRequest, pk: int) -> HttpResponse:
     dataset = get_object_or_404(
         _datasets(request).select_related("uploaded_by", "workspace"), pk=pk
     )
+    # Not a user's change but the page telling the truth: an import whose worker died is failed
+    # (and can be retried) rather than shown as progressing forever.
+    services.dataset_fail_if_orphaned(dataset=dataset)
     context: dict[str, Any] = {
         "dataset": dataset,
         "progress": _progress(dataset),

@@ -48,12 +48,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
-    "django_tasks_db",
     "journeymap",
     "personas",
     "stages",
     "touchpoints",
     "analytics",
+    # After analytics, whose db_worker (django-tasks-db's, failing imports whose worker died first)
+    # takes precedence: of two apps with a command of the same name, the earlier one wins.
+    "django_tasks_db",
     "axes",
 ]
 

@@ -102,3 +102,5 @@ urlpatterns = [
     path("w/<slug:workspace>/members/<int:pk>/remove/", views.member_remove, name="member_remove"),
     path("w/<slug:workspace>/delete/", views.workspace_delete, name="workspace_delete"),
 ]
+
+handler500 = "journeymap.errors.server_error"
