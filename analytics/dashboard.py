@@ -62,6 +62,39 @@ class Dashboard:
     purchase_stage: dict[str, Any] | None = None
     ranked_cards: list[insights.RankedCard] = field(default_factory=list)
     belief_checks: list[insights.BeliefCheck] = field(default_factory=list)
+    crossed_targets: list[insights.CrossedTarget] = field(default_factory=list)
+    map_url: str = ""
+    stage_ids: list[int | None] = field(default_factory=list)
+
+    def stage_href(self, index: int) -> str:
+        """The map editor's anchor on the stage at `index` of the stored figures ("" if gone)."""
+        stage_id = self.stage_ids[index] if 0 <= index < len(self.stage_ids) else None
+        return f"{self.map_url}#stage-{stage_id}-head" if stage_id else ""
+
+    @property
+    def median_times(self) -> list[tuple[str, float | None]]:
+        return charts.median_times(self.figures) if self.figures else []
+
+    @property
+    def median_time_chart(self) -> SafeString | None:
+        return charts.median_time_chart(self.figures) if self.median_times else None
+
+    @property
+    def weekly_conversion(self) -> list[tuple[str, list[float | None]]]:
+        return charts.weekly_conversion(self.weekly)
+
+    @property
+    def weekly_conversion_rows(self) -> list[tuple[str, list[float | None]]]:
+        """(week, conversion of each step) for the table of the weekly conversion chart."""
+        steps = self.weekly_conversion
+        return [
+            (week["week"], [rates[number] for _, rates in steps])
+            for number, week in enumerate(self.weekly)
+        ]
+
+    @property
+    def weekly_conversion_chart(self) -> SafeString | None:
+        return charts.weekly_conversion_chart(self.weekly) if self.weekly_conversion else None
 
     @property
     def measured_names(self) -> list[str]:
@@ -124,6 +157,8 @@ def load_dashboard(*, journey_map: JourneyMap, persona_id: int | None) -> Dashbo
         cards=cards,
         figures=figures,
         weekly=row.weekly if row is not None else [],
+        map_url=journey_map.get_absolute_url(),
+        stage_ids=row.stage_ids if row is not None else [],
     )
     if figures is None:
         return dashboard
@@ -134,7 +169,28 @@ def load_dashboard(*, journey_map: JourneyMap, persona_id: int | None) -> Dashbo
     dashboard.at_risk = insights.revenue_at_risk(figures)
     dashboard.ranked_cards = insights.ranked_cards(dashboard.at_risk, notes)
     dashboard.belief_checks = insights.belief_checks(figures, notes)
+    dashboard.crossed_targets = insights.crossed_targets(
+        _kpi_targets(stages, row.stage_ids), row.recent, row.previous
+    )
     return dashboard
+
+
+def _kpi_targets(stages: list[Stage], stage_ids: list[int | None]) -> list[insights.KpiTarget]:
+    """The KPIs of the stages in the stored figures, in stage then KPI order."""
+    index_of = {stage_id: index for index, stage_id in enumerate(stage_ids) if stage_id}
+    return [
+        insights.KpiTarget(
+            index=index_of[stage.pk],
+            stage=stage.name,
+            metric=kpi.metric,
+            label=kpi.get_metric_display(),
+            target=kpi.target,
+            direction=kpi.direction,
+        )
+        for stage in stages
+        if stage.pk in index_of
+        for kpi in stage.kpis.all()
+    ]
 
 
 def _stage_notes(
@@ -183,7 +239,29 @@ def dashboard_csv(dashboard: Dashboard) -> str:
                         entry["users"],
                     ]
                 )
+    rows.extend(_weekly_conversion_rows(dashboard))
     return csv_text(CSV_HEADER, rows)
+
+
+def _weekly_conversion_rows(dashboard: Dashboard) -> list[list[Any]]:
+    """The weekly conversion chart's figures: each step's conversion_rate per week, on the row of
+    the stage the step leads to (its median time to convert is in that stage's rows)."""
+    first = dashboard.weekly[0]["stages"] if dashboard.weekly else []
+    measured = [entry for entry in first if entry.get("measured")]
+    rows = []
+    for (_, rates), entry in zip(dashboard.weekly_conversion, measured[1:], strict=False):
+        for week, rate in zip(dashboard.weekly, rates, strict=True):
+            rows.append(
+                [
+                    "week",
+                    week["week"],
+                    entry["position"],
+                    entry["name"],
+                    "conversion_rate",
+                    _cell(rate),
+                ]
+            )
+    return rows
 
 
 def _cell(value: Any) -> Any:
