@@ -214,7 +214,7 @@ def sparkline_svg(values: Sequence[float | None], label: str) -> SafeString:
     """A tiny inline SVG line of `values` (numbers only; styled by the .sparkline rules in CSS)."""
     points = sparkline_points(values)
     if not points:
-        return format_html("")
+        return SafeString("")
     return format_html(
         '<svg class="sparkline" viewBox="-2 -2 124 32" width="124" height="32" role="img"'
         ' aria-label="{}"><polyline points="{}"/></svg>',
