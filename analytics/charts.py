@@ -116,21 +116,37 @@ def _plain(text: str) -> str:
 def median_time_chart(
     figures: Mapping[str, Any], element_id: str = "median-time-chart"
 ) -> SafeString:
-    """The median time to convert of each step (DESIGN §7), in hours, one bar per step."""
+    """The median time to convert of each step (DESIGN §7), one bar per step, in the unit that
+    suits the longest (minutes, hours or days), each bar labelled with its duration (so a short
+    step beside a long one still reads)."""
     steps = median_times(figures)
+    unit, seconds_per_unit = duration_unit(max((s or 0 for _, s in steps), default=0))
+    labels = [_duration_text(seconds) for _, seconds in steps]
     figure = go.Figure(
         go.Bar(
             x=[label for label, _ in steps],
-            y=[None if seconds is None else seconds / 3600 for _, seconds in steps],
-            customdata=[_duration_text(seconds) for _, seconds in steps],
+            y=[None if seconds is None else seconds / seconds_per_unit for _, seconds in steps],
+            text=labels,
+            textposition="outside",
+            cliponaxis=False,
+            customdata=labels,
             hovertemplate="<b>%{x}</b><br>median %{customdata}<extra></extra>",
             marker={"color": "#3b6fd8"},
         )
     )
     figure.update_layout(
-        **_LAYOUT, height=300, yaxis={"title": {"text": "hours"}, "rangemode": "tozero"}
+        **_LAYOUT, height=300, yaxis={"title": {"text": unit}, "rangemode": "tozero"}
     )
     return embed(figure, element_id, "Median time to convert per step (the table holds it)")
+
+
+def duration_unit(longest_seconds: float) -> tuple[str, int]:
+    """The unit an axis of durations up to `longest_seconds` reads in, and its seconds."""
+    if longest_seconds < 2 * 3600:
+        return "minutes", 60
+    if longest_seconds < 3 * 86400:
+        return "hours", 3600
+    return "days", 86400
 
 
 def median_times(figures: Mapping[str, Any]) -> list[tuple[str, float | None]]:

@@ -34,14 +34,28 @@ def test_median_times_are_the_steps_between_measured_stages() -> None:
     assert charts.median_times({"stages": [entry(1, "Visit")]}) == []
 
 
-def test_the_median_time_chart_draws_one_bar_a_step_in_hours() -> None:
+def test_the_median_time_chart_draws_one_labelled_bar_a_step() -> None:
     figure = drawn(charts.median_time_chart(FIGURES), "median-time-chart")
 
     (bars,) = figure["data"]
     assert bars["type"] == "bar"
     assert list(bars["x"]) == ["Visit → Cart", "Cart → Purchase"]
-    assert list(bars["y"]) == [1.5, None]
-    assert list(bars["customdata"]) == ["1 h 30 min", "—"]
+    assert list(bars["y"]) == [90.0, None]  # 1 h 30 min: the axis reads in minutes
+    assert figure["layout"]["yaxis"]["title"]["text"] == "minutes"
+    assert list(bars["text"]) == ["1 h 30 min", "—"]
+
+
+def test_the_median_time_axis_reads_in_the_unit_of_the_longest_step() -> None:
+    days = {"stages": [entry(1, "Visit"), entry(2, "Cart", median_time_to_convert_seconds=120.0)]}
+    days["stages"].append(entry(3, "Buy", median_time_to_convert_seconds=4 * 86400.0))
+
+    (bars,) = drawn(charts.median_time_chart(days), "median-time-chart")["data"]
+
+    assert list(bars["y"]) == [120 / 86400, 4.0]
+    assert list(bars["text"]) == ["2 min", "4 d"]
+    assert charts.duration_unit(7199) == ("minutes", 60)
+    assert charts.duration_unit(7200) == ("hours", 3600)
+    assert charts.duration_unit(3 * 86400) == ("days", 86400)
 
 
 def week(name: str, *rates: float | None, measured: tuple = (True, True, False, True)) -> dict:
