@@ -67,9 +67,10 @@ class Dashboard:
     stage_ids: list[int | None] = field(default_factory=list)
 
     def stage_href(self, index: int) -> str:
-        """The map editor's anchor on the stage at `index` of the stored figures ("" if gone)."""
+        """The map editor's anchor on the stage at `index` of the stored figures (the map itself
+        if that stage is gone since)."""
         stage_id = self.stage_ids[index] if 0 <= index < len(self.stage_ids) else None
-        return f"{self.map_url}#stage-{stage_id}-head" if stage_id else ""
+        return f"{self.map_url}#stage-{stage_id}-head" if stage_id else self.map_url
 
     @property
     def median_times(self) -> list[tuple[str, float | None]]:

@@ -32,6 +32,7 @@
   }
 
   function setUpToggles(root) {
+    if (!window.Plotly) return; // no chart gets drawn: the tables stay as they are, visible
     root.querySelectorAll(".table-toggle[data-chart]").forEach(function (button) {
       if (button.dataset.ready) return;
       button.dataset.ready = "1";

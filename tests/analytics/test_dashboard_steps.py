@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 from pytest_django.asserts import assertContains
 
+from analytics.dashboard import Dashboard
 from analytics.figures import format_value
 from analytics.models import MapMetrics
 from analytics.tasks import recompute_map_metrics
@@ -152,3 +153,19 @@ def test_every_insight_links_to_its_stage_on_the_map(shop, ws_viewer_client) -> 
     editor_page = ws_viewer_client.get(editor)
     assertContains(editor_page, f'id="stage-{shop.purchase.pk}-head"')
     assertContains(editor_page, f'id="stage-{shop.cart.pk}-head"')
+
+
+def test_a_stage_gone_since_the_figures_links_to_the_map_itself() -> None:
+    dash = Dashboard(
+        map_figures=None,
+        personas=[],
+        cards=[],
+        figures=None,
+        weekly=[],
+        map_url="/w/acme/maps/shop/",
+        stage_ids=[5, None],
+    )
+
+    assert dash.stage_href(0) == "/w/acme/maps/shop/#stage-5-head"
+    assert dash.stage_href(1) == "/w/acme/maps/shop/"  # deleted since the figures were stored
+    assert dash.stage_href(9) == "/w/acme/maps/shop/"
