@@ -355,6 +355,80 @@ def _median_seconds(micros: np.ndarray) -> float | None:
     return (int(ordered[low]) + int(ordered[high])) / 2_000_000
 
 
+# --- breakdowns ---------------------------------------------------------------------------------
+
+NOT_SET = "(not set)"  # the group of the events whose value is empty
+
+
+def compute_breakdowns(
+    *,
+    journey_map: JourneyMap,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    persona: Persona | None = None,
+) -> dict[str, Any]:
+    """Users of the first measured stage by channel, and of every measured stage by device.
+
+    Each is {"dimension", "values", "stages": [{"position", "name", "users": [one per value]}]}:
+    a stage's users with at least one of its events (in [start, end), of the persona as in
+    `compute_metrics`) carrying that value, so a user seen on two devices counts in both.
+    """
+    stages = map_stages(journey_map)
+    segment = persona.segment if persona is not None else None
+    validate_rule(segment, "persona.segment")
+    fields = rule_fields(segment) | {"channel", "device"}
+    for _, rules in stages:
+        fields = fields.union(*map(rule_fields, rules))
+    events = load_events(journey_map=journey_map, start=_utc(start), end=_utc(end), fields=fields)
+    if segment is not None:
+        events = _persona_events(events, segment)
+    measured = [(stage, any_rule_mask(rules, events.fields)) for stage, rules in stages if rules]
+    return {
+        "channel": grouped_users(events, "channel", measured[:1]),
+        "device": grouped_users(events, "device", measured),
+    }
+
+
+def grouped_users(
+    events: EventTable, field: str, stages: list[tuple[Stage, np.ndarray]]
+) -> dict[str, Any]:
+    """Distinct users of each stage (its event mask) per value of a text field: one bincount of
+    the distinct (user, value) pairs per stage; values by users of the first stage, most first."""
+    column = events.fields[field]
+    categories = [str(value).strip() or NOT_SET for value in column.cat.categories] + [NOT_SET]
+    labels, label_of_category = np.unique(np.array(categories, dtype=object), return_inverse=True)
+    codes = column.cat.codes.to_numpy().astype(np.int64)
+    codes[codes < 0] = len(categories) - 1
+    groups = label_of_category[codes] if len(codes) else np.empty(0, dtype=np.int64)
+    width = len(labels)
+    counts = []
+    for _, mask in stages:
+        pairs = np.unique(events.users[mask] * width + groups[mask])
+        counts.append(np.bincount(pairs % width, minlength=width))
+    table = np.array(counts, dtype=np.int64).reshape(len(stages), width)
+    seen = [index for index in range(width) if table[:, index].any()]
+    # most users first (in the first stage, then the next ...), "(not set)" last, then by name
+    seen.sort(
+        key=lambda index: (
+            labels[index] == NOT_SET,
+            *(-int(value) for value in table[:, index]),
+            labels[index],
+        )
+    )
+    return {
+        "dimension": field,
+        "values": [str(labels[index]) for index in seen],
+        "stages": [
+            {
+                "position": stage.position,
+                "name": stage.name,
+                "users": [int(table[row, index]) for index in seen],
+            }
+            for row, (stage, _) in enumerate(stages)
+        ],
+    }
+
+
 # --- aggregate rows -----------------------------------------------------------------------------
 
 DATE_RE = re.compile(r"^(\d{4})-?(\d{2})-?(\d{2})$")

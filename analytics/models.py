@@ -228,3 +228,49 @@ class MapMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"Figures of {self.map_id} ({self.persona_id or 'all users'})"
+
+
+class RangeMetrics(models.Model):
+    """A map's figures over a chosen range [start, end), for all users or one persona.
+
+    Computed on demand (analytics.ranges) by the `compute_range_metrics` task against the map's
+    `requested_generation` at the time: a row whose generation is older than the map's current one
+    is stale and computed again. `figures` and `previous` are the DESIGN §8 object for the range
+    and for the period of equal length just before it; `breakdowns` the users of the stages by
+    channel, device and persona (analytics.engine.compute_breakdowns). `requested_generation` and
+    `requested_at` say a computation is on its way, so that a page polling does not enqueue twice.
+    """
+
+    map = models.ForeignKey(
+        "journeymap.JourneyMap", on_delete=models.CASCADE, related_name="range_metrics"
+    )
+    persona = models.ForeignKey(
+        "personas.Persona", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    generation = models.PositiveBigIntegerField(default=0)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    figures = models.JSONField(null=True, blank=True)
+    previous = models.JSONField(null=True, blank=True)
+    breakdowns = models.JSONField(default=dict, blank=True)
+    stage_ids = models.JSONField(default=list, blank=True)
+    requested_generation = models.PositiveBigIntegerField(default=0)
+    requested_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "range metrics"
+        verbose_name_plural = "range metrics"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["map", "start", "end"],
+                condition=models.Q(persona__isnull=True),
+                name="one_range_metrics",
+            ),
+            models.UniqueConstraint(
+                fields=["map", "persona", "start", "end"], name="one_range_persona_metrics"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Figures of {self.map_id} for {self.start:%Y-%m-%d}–{self.end:%Y-%m-%d}"

@@ -23,3 +23,21 @@ def recompute_map_metrics(map_id: int) -> dict[str, object]:
     from analytics.materialise import metrics_recompute
 
     return metrics_recompute(map_id=map_id)
+
+
+@task
+def compute_range_metrics(
+    map_id: int, persona_id: int | None, start_iso: str, end_iso: str
+) -> dict[str, object]:
+    """Compute and store a map's figures over [start, end) (analytics.ranges); a no-op when the
+    stored ones are current."""
+    from datetime import datetime
+
+    from analytics.ranges import range_metrics_compute
+
+    return range_metrics_compute(
+        map_id=map_id,
+        persona_id=persona_id,
+        start=datetime.fromisoformat(start_iso),
+        end=datetime.fromisoformat(end_iso),
+    )

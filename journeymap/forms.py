@@ -43,6 +43,16 @@ class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
 
 
+class WorkspaceDeleteForm(forms.Form):
+    # Not stripped: the name must be typed exactly as it is.
+    confirm_name = forms.CharField(
+        label="The workspace's name",
+        max_length=120,
+        strip=False,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+    )
+
+
 class MapDetailsForm(VersionedForm):
     class Meta:
         model = JourneyMap

@@ -4,6 +4,7 @@ the side-by-side comparison of two snapshots or of a snapshot and the current ma
 Viewers may list, download and compare; editors may also take and restore.
 """
 
+from itertools import pairwise
 from typing import Any
 
 from django import forms
@@ -14,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_POST
 
-from journeymap import history
+from journeymap import history, history_figures
 from journeymap.access import WorkspaceRequest, workspace_view
 from journeymap.mapjson import MapJSONError
 from journeymap.models import JourneyMap, Snapshot
@@ -80,6 +81,8 @@ def _render_page(
     status: int = 200,
 ) -> HttpResponse:
     snapshots = list(_snapshots(request, journey_map).select_related("created_by").defer("data"))
+    for snapshot, before in pairwise(snapshots):  # newest first
+        snapshot.before_pk = before.pk  # to compare it with the snapshot taken before it
     pick_a = request.GET.get("a", "")
     pick_b = request.GET.get("b", "")
     comparison = compare_error = None
@@ -92,7 +95,11 @@ def _render_page(
             status = 422
         else:
             diff = history.map_diff(side_a.data, side_b.data)
-            comparison = {"a": side_a, "b": side_b, "diff": diff}
+            comparison = {"a": side_a, "b": side_b, "diff": diff, "figures": None}
+            if side_a.snapshot is not None and side_b.snapshot is not None:
+                comparison["figures"] = history_figures.figures_comparison(
+                    journey_map=journey_map, a=side_a.snapshot, b=side_b.snapshot
+                )
     context = {
         "map": journey_map,
         "ws": request.membership.workspace.slug,
@@ -105,14 +112,19 @@ def _render_page(
         "pick_b": pick_b or CURRENT,
         "changes_only": request.GET.get("changes") == "1",
     }
-    template = f"{PAGE}#compare" if request.htmx else PAGE
+    template = PAGE
+    if request.htmx:  # the comparison, or only its figures while they are being computed
+        region = "period_figures" if request.GET.get("part") == "figures" else "compare"
+        template = f"{PAGE}#{region}"
     return render(request, template, context, status=status)
 
 
 @require_GET
 @workspace_view()
 def map_history(request: WorkspaceRequest, slug: str) -> HttpResponse:
-    """The map's snapshots, newest first; with ?a=&b= (a snapshot id or "current"), their diff."""
+    """The map's snapshots, newest first; with ?a=&b= (a snapshot id or "current"), their diff,
+    and for two snapshots the figures of the periods they were live (?part=figures: only those).
+    """
     return _render_page(request, _map(request, slug))
 
 

@@ -1,6 +1,7 @@
 """Writes on workspaces, memberships and maps. Views, commands and tests all go through these."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
@@ -10,8 +11,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics.materialise import NEUTRAL_ACTIONS, request_recompute
+from analytics.models import AggregateRow, Dataset, Event, SurveyResponse
 from journeymap.mapjson import SCHEMA, map_export, map_import, parse_map_json, slug_from_name
-from journeymap.models import JourneyMap, MapChange, Membership, Workspace, slug_validator
+from journeymap.models import (
+    JourneyMap,
+    MapChange,
+    Membership,
+    Snapshot,
+    Workspace,
+    slug_validator,
+)
 from journeymap.scoping import Role
 from journeymap.versioning import save_versioned
 from personas.models import Persona
@@ -113,6 +122,64 @@ def map_set_archived(
 def map_delete(*, journey_map: JourneyMap) -> None:
     """Delete the map and everything on it (personas stay: they belong to the workspace)."""
     journey_map.delete()
+
+
+@dataclass(frozen=True)
+class WorkspaceContents:
+    """What deleting a workspace takes with it, as the confirmation page counts it."""
+
+    maps: int
+    datasets: int
+    events: int
+    members: int
+    personas: int
+
+
+def workspace_contents(*, workspace: Workspace) -> WorkspaceContents:
+    """Count the maps, datasets, events, members and personas of the workspace."""
+    return WorkspaceContents(
+        maps=JourneyMap.objects.filter(workspace=workspace).count(),
+        datasets=Dataset.objects.filter(workspace=workspace).count(),
+        events=Event.objects.filter(dataset__workspace=workspace).count(),
+        members=Membership.objects.filter(workspace=workspace).count(),
+        personas=Persona.objects.filter(workspace=workspace).count(),
+    )
+
+
+def workspace_delete(*, workspace: Workspace, confirm_name: str) -> None:
+    """Delete the workspace and everything in it, once `confirm_name` is exactly its name.
+
+    Rows go in one transaction; the uploaded files (dataset originals, error reports, persona
+    pictures) are removed from storage only after it commits, so a failed delete loses no file.
+    """
+    if confirm_name != workspace.name:
+        message = f"Type the workspace's name exactly, “{workspace.name}”, to delete it."
+        raise ValidationError({"confirm_name": message})
+    with transaction.atomic():
+        datasets = Dataset.objects.filter(workspace=workspace)
+        files = [
+            (stored.storage, stored.name)
+            for dataset in datasets.only("original_file", "error_report")
+            for stored in (dataset.original_file, dataset.error_report)
+            if stored
+        ] + [
+            (persona.avatar.storage, persona.avatar.name)
+            for persona in Persona.objects.filter(workspace=workspace).only("avatar")
+            if persona.avatar
+        ]
+        # Millions of analytics rows: deleted in one statement each rather than by the ORM's
+        # collector, which would load every row first (as dataset_delete does).
+        for model in (Event, AggregateRow, SurveyResponse):
+            model._base_manager.filter(dataset__in=datasets.values("pk"))._raw_delete(
+                model.objects.db
+            )
+        workspace.delete()
+
+        def remove_files() -> None:
+            for storage, name in files:
+                storage.delete(name)
+
+        transaction.on_commit(remove_files)
 
 
 def member_add(*, workspace: Workspace, identifier: str, role: str) -> Membership:
@@ -218,6 +285,20 @@ DEMO_WORKSPACE_SLUG = "demo"
 DEMO_WORKSPACE_NAME = "Demo shop"
 DEMO_USERNAME = DEMO_PASSWORD = "demo"
 DEMO_MAP_FILE = Path(__file__).resolve().parent / "demo" / "ecommerce-journey.json"
+# Two snapshots of the demo map taken inside the demo data (1 Aug – 13 Nov 2026), so that the
+# history page compares the figures of the period each one was live: (name, taken at, note).
+DEMO_SNAPSHOTS = (
+    (
+        "As-is",
+        datetime(2026, 8, 1, tzinfo=UTC),
+        "The journey as we found it: card payments fail without a clear reason.",
+    ),
+    (
+        "Checkout fix shipped",
+        datetime(2026, 10, 1, tzinfo=UTC),
+        "Clear card error messages and a retry button went live today. Did Purchase move?",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -262,12 +343,28 @@ def demo_load() -> DemoLoaded:
     from analytics.demo_data import demo_datasets_load
 
     created += demo_datasets_load(journey_map=journey_map, user=user)
+    created += _demo_snapshots_load(journey_map=journey_map, user=user)
     # Compute the figures now, so that the first page a newcomer sees is full rather than
     # "recomputing…" (the queued task finds them current and does nothing).
     from analytics.materialise import metrics_recompute
 
     metrics_recompute(map_id=journey_map.pk)
     return DemoLoaded(workspace, user, journey_map, created)
+
+
+def _demo_snapshots_load(*, journey_map: JourneyMap, user: AbstractBaseUser) -> list[str]:
+    """Take whichever demo snapshot the map lacks, dated as DEMO_SNAPSHOTS says."""
+    from journeymap.history import snapshot_take  # history builds on this module
+
+    created = []
+    for name, taken_at, note in DEMO_SNAPSHOTS:
+        if journey_map.snapshots.filter(name=name).exists():
+            continue
+        with transaction.atomic():
+            snapshot = snapshot_take(journey_map=journey_map, user=user, name=name, note=note)
+            Snapshot.objects.filter(pk=snapshot.pk).update(created_at=taken_at)
+        created.append(f"snapshot {name}")
+    return created
 
 
 def map_details_update(

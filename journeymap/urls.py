@@ -100,4 +100,5 @@ urlpatterns = [
     path("w/<slug:workspace>/members/", views.member_list, name="member_list"),
     path("w/<slug:workspace>/members/<int:pk>/role/", views.member_role, name="member_role"),
     path("w/<slug:workspace>/members/<int:pk>/remove/", views.member_remove, name="member_remove"),
+    path("w/<slug:workspace>/delete/", views.workspace_delete, name="workspace_delete"),
 ]

@@ -11,7 +11,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from journeymap import mapjson, services
 from journeymap.access import WorkspaceRequest, workspace_view
 from journeymap.exports import map_cards_csv
-from journeymap.forms import MapCreateForm, MapImportForm, MemberAddForm, MemberRoleForm
+from journeymap.forms import (
+    MapCreateForm,
+    MapImportForm,
+    MemberAddForm,
+    MemberRoleForm,
+    WorkspaceDeleteForm,
+)
 from journeymap.mapjson import MapJSONError, map_export_text, parse_map_json
 from journeymap.models import JourneyMap, Membership, Workspace
 from journeymap.scoping import Role
@@ -232,3 +238,35 @@ def member_remove(request: WorkspaceRequest, pk: int) -> HttpResponse:
     if membership.user_id == request.user.pk and membership.pk is None:
         return redirect("home")
     return redirect("member_list", workspace=request.membership.workspace.slug)
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_view(Role.ADMIN)
+def workspace_delete(request: WorkspaceRequest) -> HttpResponse:
+    """Say what goes with the workspace (GET); delete it once its name is typed exactly (POST)."""
+    workspace = request.membership.workspace
+    form = WorkspaceDeleteForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                services.workspace_delete(
+                    workspace=workspace, confirm_name=form.cleaned_data["confirm_name"]
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                request.session.pop("workspace", None)
+                messages.success(request, f"Deleted the workspace “{workspace.name}”.")
+                return redirect("home")
+        status = 422
+    return render(
+        request,
+        "journeymap/workspace_delete.html",
+        {
+            "workspace": workspace,
+            "contents": services.workspace_contents(workspace=workspace),
+            "form": form,
+        },
+        status=status,
+    )

@@ -629,6 +629,14 @@ MATRIX = [
     ),
     Row("member_remove", "get", NOT_ALLOWED, kwargs=target_pk),
     Row("member_remove", "post", ADMINS_ACTION, kwargs=target_pk),
+    # Deleting the workspace: admins only, once they type its exact name.
+    Row("workspace_delete", "get", ADMINS_PAGE),
+    Row(
+        "workspace_delete",
+        "post",
+        ADMINS_ACTION,
+        data=lambda scene: {"confirm_name": scene.journey_map.workspace.name},
+    ),
     # Analytics datasets: admins only.
     Row("dataset_list", "get", ADMINS_PAGE),
     Row("dataset_list", "post", NOT_ALLOWED),
@@ -1130,6 +1138,7 @@ def test_every_object_url_is_tried_from_another_workspace() -> None:
         "persona_list",
         "persona_create",
         "member_list",
+        "workspace_delete",  # the workspace itself: an outsider's 404 is in MATRIX
         "dataset_list",
         "dataset_upload",
         "workspace_overview",  # the workspace's own page: no object of it in the URL

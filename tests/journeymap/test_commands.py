@@ -371,7 +371,8 @@ def test_load_demo_creates_everything_and_says_how_to_log_in(demo_output, demo_m
 
     assert lines[0] == (
         "Created workspace demo, user demo, map ecommerce-journey, "
-        "dataset Demo shop events (32,473 rows), dataset Demo shop NPS survey (400 rows)."
+        "dataset Demo shop events (32,473 rows), dataset Demo shop NPS survey (400 rows), "
+        "snapshot As-is, snapshot Checkout fix shipped."
     )
     assert "map “E-commerce journey” with 5 stages and 3 personas" in lines[1]
     assert "/w/demo/maps/ecommerce-journey/" in demo_output
@@ -430,7 +431,9 @@ def test_load_demo_recreates_a_deleted_demo_map_without_duplicating_personas(dem
 
     output = run("load_demo")
 
-    assert output.startswith("Created map ecommerce-journey.\n")
+    assert output.startswith(
+        "Created map ecommerce-journey, snapshot As-is, snapshot Checkout fix shipped.\n"
+    )
     assert JourneyMap.objects.get().slug == "ecommerce-journey"
     assert Persona.objects.count() == 3
 
