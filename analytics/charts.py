@@ -187,26 +187,37 @@ def median_time_chart(
 ) -> SafeString:
     """The median time to convert of each step (DESIGN §7), one bar per step, in the unit that
     suits the longest (minutes, hours or days), each bar labelled with its duration (so a short
-    step beside a long one still reads)."""
+    step beside a long one still reads). Plain plotly JSON, like `breakdown_chart`."""
     steps = median_times(figures)
     unit, seconds_per_unit = duration_unit(max((s or 0 for _, s in steps), default=0))
     labels = [_duration_text(seconds) for _, seconds in steps]
-    figure = go.Figure(
-        go.Bar(
-            x=[label for label, _ in steps],
-            y=[None if seconds is None else seconds / seconds_per_unit for _, seconds in steps],
-            text=labels,
-            textposition="outside",
-            cliponaxis=False,
-            customdata=labels,
-            hovertemplate="<b>%{x}</b><br>median %{customdata}<extra></extra>",
-            marker={"color": "#3b6fd8"},
-        )
+    bars = {
+        "type": "bar",
+        "x": [label for label, _ in steps],
+        "y": [None if seconds is None else seconds / seconds_per_unit for _, seconds in steps],
+        "text": labels,
+        "textposition": "outside",
+        "cliponaxis": False,
+        "customdata": labels,
+        "hovertemplate": "<b>%{x}</b><br>median %{customdata}<extra></extra>",
+        "marker": {"color": "#3b6fd8"},
+    }
+    layout = {
+        **_LAYOUT,
+        "height": 300,
+        "xaxis": {"automargin": True},
+        "yaxis": {
+            "title": {"text": unit},
+            "rangemode": "tozero",
+            "gridcolor": "#e5e7eb",
+            "automargin": True,
+        },
+    }
+    return embed_json(
+        {"data": [bars], "layout": layout},
+        element_id,
+        "Median time to convert per step (the table holds it)",
     )
-    figure.update_layout(
-        **_LAYOUT, height=300, yaxis={"title": {"text": unit}, "rangemode": "tozero"}
-    )
-    return embed(figure, element_id, "Median time to convert per step (the table holds it)")
 
 
 def duration_unit(longest_seconds: float) -> tuple[str, int]:
@@ -230,27 +241,39 @@ def median_times(figures: Mapping[str, Any]) -> list[tuple[str, float | None]]:
 def weekly_conversion_chart(
     weekly: Sequence[Mapping[str, Any]], element_id: str = "weekly-conversion-chart"
 ) -> SafeString:
-    """Each step's conversion per ISO week (from the stored weekly figures), one line a step."""
+    """Each step's conversion per ISO week (from the stored weekly figures), one line a step.
+    Plain plotly JSON, like `breakdown_chart`."""
     weeks = [week["week"] for week in weekly]
-    figure = go.Figure()
-    for label, rates in weekly_conversion(weekly):
-        figure.add_trace(
-            go.Scatter(
-                x=weeks,
-                y=[None if rate is None else rate * 100 for rate in rates],
-                name=label,
-                mode="lines+markers",
-                connectgaps=False,
-                hovertemplate=f"<b>{_plain(label)}</b><br>%{{x}}: %{{y:.1f}}%<extra></extra>",
-            )
-        )
-    figure.update_layout(
+    lines = [
+        {
+            "type": "scatter",
+            "x": weeks,
+            "y": [None if rate is None else rate * 100 for rate in rates],
+            "name": label,
+            "mode": "lines+markers",
+            "connectgaps": False,
+            "hovertemplate": f"<b>{_plain(label)}</b><br>%{{x}}: %{{y:.1f}}%<extra></extra>",
+        }
+        for label, rates in weekly_conversion(weekly)
+    ]
+    layout = {
         **_LAYOUT,
-        height=320,
-        legend={"orientation": "h", "y": -0.2},
-        yaxis={"title": {"text": "conversion (%)"}, "rangemode": "tozero"},
+        "height": 320,
+        "colorway": _COLORWAY,
+        "legend": {"orientation": "h", "y": -0.2},
+        "xaxis": {"automargin": True},
+        "yaxis": {
+            "title": {"text": "conversion (%)"},
+            "rangemode": "tozero",
+            "gridcolor": "#e5e7eb",
+            "automargin": True,
+        },
+    }
+    return embed_json(
+        {"data": lines, "layout": layout},
+        element_id,
+        "Conversion per step per week (the table holds it)",
     )
-    return embed(figure, element_id, "Conversion per step per week (the table holds it)")
 
 
 def weekly_conversion(
