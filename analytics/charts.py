@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 import plotly.graph_objects as go
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
+
+from analytics.figures import DURATION, format_value
 
 # JSON inside a <script type="application/json"> block: nothing that could close the block.
 _JSON_ESCAPES = {ord("<"): "\\u003C", ord(">"): "\\u003E", ord("&"): "\\u0026"}
@@ -176,4 +179,153 @@ def embed_json(figure: Mapping[str, Any], element_id: str, label: str) -> SafeSt
         label,
         element_id,
         mark_safe(data),  # escaped above: a JSON text that cannot end the script element
+    )
+
+
+def median_time_chart(
+    figures: Mapping[str, Any], element_id: str = "median-time-chart"
+) -> SafeString:
+    """The median time to convert of each step (DESIGN §7), one bar per step, in the unit that
+    suits the longest (minutes, hours or days), each bar labelled with its duration (so a short
+    step beside a long one still reads). Plain plotly JSON, like `breakdown_chart`."""
+    steps = median_times(figures)
+    unit, seconds_per_unit = duration_unit(max((s or 0 for _, s in steps), default=0))
+    labels = [_duration_text(seconds) for _, seconds in steps]
+    bars = {
+        "type": "bar",
+        "x": [label for label, _ in steps],
+        "y": [None if seconds is None else seconds / seconds_per_unit for _, seconds in steps],
+        "text": labels,
+        "textposition": "outside",
+        "cliponaxis": False,
+        "customdata": labels,
+        "hovertemplate": "<b>%{x}</b><br>median %{customdata}<extra></extra>",
+        "marker": {"color": "#3b6fd8"},
+    }
+    layout = {
+        **_LAYOUT,
+        "height": 300,
+        "xaxis": {"automargin": True},
+        "yaxis": {
+            "title": {"text": unit},
+            "rangemode": "tozero",
+            "gridcolor": "#e5e7eb",
+            "automargin": True,
+        },
+    }
+    return embed_json(
+        {"data": [bars], "layout": layout},
+        element_id,
+        "Median time to convert per step (the table holds it)",
+    )
+
+
+def duration_unit(longest_seconds: float) -> tuple[str, int]:
+    """The unit an axis of durations up to `longest_seconds` reads in, and its seconds."""
+    if longest_seconds < 2 * 3600:
+        return "minutes", 60
+    if longest_seconds < 3 * 86400:
+        return "hours", 3600
+    return "days", 86400
+
+
+def median_times(figures: Mapping[str, Any]) -> list[tuple[str, float | None]]:
+    """("From → To", median seconds) of each step: each measured stage after the first."""
+    stages = [entry for entry in figures.get("stages") or [] if entry.get("measured")]
+    return [
+        (f"{before['name']} → {entry['name']}", entry.get("median_time_to_convert_seconds"))
+        for before, entry in pairwise(stages)
+    ]
+
+
+def weekly_conversion_chart(
+    weekly: Sequence[Mapping[str, Any]], element_id: str = "weekly-conversion-chart"
+) -> SafeString:
+    """Each step's conversion per ISO week (from the stored weekly figures), one line a step.
+    Plain plotly JSON, like `breakdown_chart`."""
+    weeks = [week["week"] for week in weekly]
+    lines = [
+        {
+            "type": "scatter",
+            "x": weeks,
+            "y": [None if rate is None else rate * 100 for rate in rates],
+            "name": label,
+            "mode": "lines+markers",
+            "connectgaps": False,
+            "hovertemplate": f"<b>{_plain(label)}</b><br>%{{x}}: %{{y:.1f}}%<extra></extra>",
+        }
+        for label, rates in weekly_conversion(weekly)
+    ]
+    layout = {
+        **_LAYOUT,
+        "height": 320,
+        "colorway": _COLORWAY,
+        "legend": {"orientation": "h", "y": -0.2},
+        "xaxis": {"automargin": True},
+        "yaxis": {
+            "title": {"text": "conversion (%)"},
+            "rangemode": "tozero",
+            "gridcolor": "#e5e7eb",
+            "automargin": True,
+        },
+    }
+    return embed_json(
+        {"data": lines, "layout": layout},
+        element_id,
+        "Conversion per step per week (the table holds it)",
+    )
+
+
+def weekly_conversion(
+    weekly: Sequence[Mapping[str, Any]],
+) -> list[tuple[str, list[float | None]]]:
+    """("From → To", the step's conversion rate in each week) for each step of the funnel; a week
+    whose figures have another shape than the first week's (a stage added since) gives None."""
+    if not weekly:
+        return []
+    first = weekly[0]["stages"]
+    indexes = [index for index, entry in enumerate(first) if entry.get("measured")]
+    steps = []
+    for before, index in pairwise(indexes):
+        label = f"{first[before]['name']} → {first[index]['name']}"
+        rates = [
+            week["stages"][index].get("conversion_rate")
+            if len(week["stages"]) == len(first)
+            else None
+            for week in weekly
+        ]
+        steps.append((label, rates))
+    return steps
+
+
+def _duration_text(seconds: float | None) -> str:
+    return format_value(seconds, DURATION)
+
+
+def sparkline_points(
+    values: Sequence[float | None], width: int = 120, height: int = 28
+) -> list[tuple[float, float]]:
+    """The (x, y) of each value in a width × height box, the largest at the top (y grows down);
+    a missing value counts as 0."""
+    numbers = [value or 0 for value in values]
+    if not numbers:
+        return []
+    top = max(numbers) or 1
+    step = width / (len(numbers) - 1) if len(numbers) > 1 else 0
+    return [
+        (round(index * step, 2), round(height - value / top * height, 2))
+        for index, value in enumerate(numbers)
+    ]
+
+
+def sparkline_svg(values: Sequence[float | None], label: str) -> SafeString:
+    """A tiny inline SVG line of `values` (numbers only; styled by the .sparkline rules in CSS)."""
+    points = sparkline_points(values)
+    if not points:
+        return SafeString("")
+    return format_html(
+        '<svg class="sparkline" viewBox="-2 -2 124 32" width="124" height="32" role="img"'
+        ' aria-label="{}"><polyline points="{}"/></svg>',
+        label,
+        " ".join(f"{x:g},{y:g}" for x, y in points),
     )

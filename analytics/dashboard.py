@@ -155,6 +155,41 @@ class Dashboard:
     def preset(self) -> str:
         return self.date_range.preset if self.date_range is not None else ALL
 
+    crossed_targets: list[insights.CrossedTarget] = field(default_factory=list)
+    map_url: str = ""
+    stage_ids: list[int | None] = field(default_factory=list)
+
+    def stage_href(self, index: int) -> str:
+        """The map editor's anchor on the stage at `index` of the stored figures (the map itself
+        if that stage is gone since)."""
+        stage_id = self.stage_ids[index] if 0 <= index < len(self.stage_ids) else None
+        return f"{self.map_url}#stage-{stage_id}-head" if stage_id else self.map_url
+
+    @property
+    def median_times(self) -> list[tuple[str, float | None]]:
+        return charts.median_times(self.figures) if self.figures else []
+
+    @property
+    def median_time_chart(self) -> SafeString | None:
+        return charts.median_time_chart(self.figures) if self.median_times else None
+
+    @property
+    def weekly_conversion(self) -> list[tuple[str, list[float | None]]]:
+        return charts.weekly_conversion(self.weekly)
+
+    @property
+    def weekly_conversion_rows(self) -> list[tuple[str, list[float | None]]]:
+        """(week, conversion of each step) for the table of the weekly conversion chart."""
+        steps = self.weekly_conversion
+        return [
+            (week["week"], [rates[number] for _, rates in steps])
+            for number, week in enumerate(self.weekly)
+        ]
+
+    @property
+    def weekly_conversion_chart(self) -> SafeString | None:
+        return charts.weekly_conversion_chart(self.weekly) if self.weekly_conversion else None
+
     @property
     def measured_names(self) -> list[str]:
         return [entry["name"] for entry in self.funnel]
@@ -253,6 +288,8 @@ def load_dashboard(
         breakdowns_pending=bool(range_pending),
         range_failed=range_failed,
         previous=row.previous if row is not None else None,
+        map_url=journey_map.get_absolute_url(),
+        stage_ids=row.stage_ids if row is not None else [],
     )
     if range_row is not None:
         dashboard.breakdowns = [
@@ -269,6 +306,9 @@ def load_dashboard(
     dashboard.at_risk = insights.revenue_at_risk(figures)
     dashboard.ranked_cards = insights.ranked_cards(dashboard.at_risk, notes)
     dashboard.belief_checks = insights.belief_checks(figures, notes)
+    dashboard.crossed_targets = insights.crossed_targets(
+        _kpi_targets(stages, row.stage_ids), row.recent, row.previous
+    )
     return dashboard
 
 
@@ -303,6 +343,24 @@ def _range_as_map_metrics(
 
 def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _kpi_targets(stages: list[Stage], stage_ids: list[int | None]) -> list[insights.KpiTarget]:
+    """The KPIs of the stages in the stored figures, in stage then KPI order."""
+    index_of = {stage_id: index for index, stage_id in enumerate(stage_ids) if stage_id}
+    return [
+        insights.KpiTarget(
+            index=index_of[stage.pk],
+            stage=stage.name,
+            metric=kpi.metric,
+            label=kpi.get_metric_display(),
+            target=kpi.target,
+            direction=kpi.direction,
+        )
+        for stage in stages
+        if stage.pk in index_of
+        for kpi in stage.kpis.all()
+    ]
 
 
 def _stage_notes(
@@ -352,6 +410,7 @@ def dashboard_csv(dashboard: Dashboard) -> str:
             for value, users in zip(breakdown.data["values"], stage["users"], strict=True):
                 position, name = stage["position"], stage["name"]
                 rows.append([f"by_{breakdown.key}", "", position, name, "users", users, value])
+    rows.extend(_weekly_conversion_rows(dashboard))
     return csv_text(CSV_HEADER, rows)
 
 
@@ -364,6 +423,28 @@ def _figures_rows(figures: dict[str, Any], prefix: str) -> list[list[Any]]:
         for metric in STAGE_METRICS:
             value = _cell(entry.get(metric))
             rows.append([f"{prefix}stage", "", entry["position"], entry["name"], metric, value, ""])
+    return rows
+
+
+def _weekly_conversion_rows(dashboard: Dashboard) -> list[list[Any]]:
+    """The weekly conversion chart's figures: each step's conversion_rate per week, on the row of
+    the stage the step leads to (its median time to convert is in that stage's rows)."""
+    first = dashboard.weekly[0]["stages"] if dashboard.weekly else []
+    measured = [entry for entry in first if entry.get("measured")]
+    rows = []
+    for (_, rates), entry in zip(dashboard.weekly_conversion, measured[1:], strict=False):
+        for week, rate in zip(dashboard.weekly, rates, strict=True):
+            rows.append(
+                [
+                    "week",
+                    week["week"],
+                    entry["position"],
+                    entry["name"],
+                    "conversion_rate",
+                    _cell(rate),
+                    "",
+                ]
+            )
     return rows
 
 

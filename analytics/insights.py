@@ -2,8 +2,8 @@
 numbers behind it.
 
 Pure functions over the §8 figures dict (its "stages" and "totals") and, where the team's own view
-of a stage matters, `StageNotes` keyed by the index of the stage in `figures["stages"]`. Nothing
-here queries the database.
+of a stage matters, `StageNotes` (or, for KPIs, `KpiTarget`) keyed by the index of the stage in
+`figures["stages"]`. Nothing here queries the database.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from analytics.figures import TOTAL_METRICS
 
 
 @dataclass(frozen=True)
@@ -155,3 +157,65 @@ def belief_checks(
     if best.index in notes and notes[best.index].emotion < 0:
         checks.append(BeliefCheck("feels_bad_converts_best", best, notes[best.index].emotion))
     return checks
+
+
+@dataclass(frozen=True)
+class KpiTarget:
+    """A stage KPI as the insights read it: where its value lives and the target it aims at."""
+
+    index: int  # of its stage in figures["stages"]
+    stage: str
+    metric: str  # of the catalogue (stages.models.Metric)
+    label: str
+    target: float | None
+    direction: str  # "higher" or "lower" is better
+
+
+@dataclass(frozen=True)
+class CrossedTarget:
+    """A KPI that met its target in one period and not in the other: before → after vs target."""
+
+    kpi: KpiTarget
+    before: float
+    after: float
+
+    @property
+    def now_met(self) -> bool:
+        return meets(self.after, self.kpi)
+
+
+def kpi_value(figures: Mapping[str, Any] | None, index: int, metric: str) -> float | None:
+    """The KPI's value in a figures dict: a map total, or its stage's figure (None if missing)."""
+    if not figures:
+        return None
+    if metric in TOTAL_METRICS:
+        return (figures.get("totals") or {}).get(TOTAL_METRICS[metric][0])
+    stages = figures.get("stages") or []
+    return stages[index].get(metric) if 0 <= index < len(stages) else None
+
+
+def meets(value: float, kpi: KpiTarget) -> bool:
+    """Whether a value meets the KPI's target in its direction."""
+    assert kpi.target is not None
+    return value >= kpi.target if kpi.direction == "higher" else value <= kpi.target
+
+
+def crossed_targets(
+    kpis: Sequence[KpiTarget],
+    current: Mapping[str, Any] | None,
+    previous: Mapping[str, Any] | None,
+) -> list[CrossedTarget]:
+    """The KPIs that crossed their target between the previous period and the current one (either
+    way: now met, or no longer met), in the order given; a KPI without a target or without a value
+    in either period never crosses."""
+    crossed = []
+    for kpi in kpis:
+        if kpi.target is None:
+            continue
+        before = kpi_value(previous, kpi.index, kpi.metric)
+        after = kpi_value(current, kpi.index, kpi.metric)
+        if before is None or after is None:
+            continue
+        if meets(before, kpi) != meets(after, kpi):
+            crossed.append(CrossedTarget(kpi=kpi, before=before, after=after))
+    return crossed

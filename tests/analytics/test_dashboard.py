@@ -144,7 +144,10 @@ def test_insights_name_the_biggest_drop_off_revenue_at_risk_and_the_belief_check
     assertContains(response, format_value(cart["drop_off"] * aov, "money"))
     assertContains(response, "Shipping cost shown late")
     assert purchase["conversion_rate"] < cart["conversion_rate"]
-    assertContains(response, "Belief check: Purchase</strong>")
+    editor = shop.journey_map.get_absolute_url()
+    assertContains(
+        response, f'Belief check: <a href="{editor}#stage-{shop.purchase.pk}-head">Purchase</a>'
+    )
     assertContains(response, "is scored positive on the emotion curve (+2) but converts worst")
 
 
@@ -173,7 +176,7 @@ def test_the_csv_holds_the_figures_of_the_page_formula_safe(shop, ws_viewer_clie
             assert cell == ("" if value is None else str(value)), (entry["name"], metric)
             if value is not None:
                 assert float(cell) == value
-    weeks = [r for r in rows if r["section"] == "week"]
+    weeks = [r for r in rows if r["section"] == "week" and r["metric"] == "users"]
     stored = MapMetrics.objects.get(map=shop.journey_map, persona=shop.mobile)
     assert len(weeks) == 3 * len(stored.weekly)
     assert weeks[0]["value"] == str(stored.weekly[0]["stages"][0]["users"])

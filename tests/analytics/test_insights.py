@@ -1,9 +1,12 @@
-"""Insights read off crafted figures: the biggest drop-off, revenue at risk, the belief check."""
+"""Insights read off crafted figures: the biggest drop-off, revenue at risk, the belief check, a
+KPI that crossed its target."""
 
 from analytics.insights import (
+    KpiTarget,
     StageNotes,
     belief_checks,
     biggest_drop_off,
+    crossed_targets,
     purchase_stage,
     ranked_cards,
     revenue_at_risk,
@@ -143,3 +146,59 @@ def test_no_belief_check_when_feeling_and_data_agree() -> None:
     assert belief_checks(figures, notes) == []
     assert belief_checks(figures, {}) == []
     assert belief_checks(funnel(1000), {0: StageNotes("S1", emotion=2)}) == []
+
+
+def period(cart_conversion: float | None, nps: float | None = None) -> dict:
+    """A period's figures: Visit then Cart converting at `cart_conversion`, and the totals' NPS."""
+    return {
+        "totals": {"nps": nps},
+        "stages": [
+            stage(1, "Visit", 100),
+            stage(2, "Cart", 50, conversion_rate=cart_conversion),
+        ],
+    }
+
+
+def kpi(metric: str = "conversion_rate", target: float | None = 0.5, **fields: object) -> KpiTarget:
+    values = {"index": 1, "stage": "Cart", "label": metric, "direction": "higher"}
+    values.update(fields)
+    return KpiTarget(metric=metric, target=target, **values)
+
+
+def test_a_kpi_that_now_meets_its_target_crossed_it() -> None:
+    (crossed,) = crossed_targets([kpi()], current=period(0.6), previous=period(0.4))
+
+    assert (crossed.before, crossed.after, crossed.kpi.target) == (0.4, 0.6, 0.5)
+    assert crossed.now_met is True
+    assert crossed.kpi.stage == "Cart"
+
+
+def test_a_kpi_that_no_longer_meets_its_target_crossed_it_the_other_way() -> None:
+    lower = kpi(direction="lower", target=0.5)  # e.g. a rate the team wants down
+
+    (crossed,) = crossed_targets([lower], current=period(0.6), previous=period(0.4))
+
+    assert (crossed.before, crossed.after) == (0.4, 0.6)
+    assert crossed.now_met is False
+    (back,) = crossed_targets([kpi()], current=period(0.3), previous=period(0.5))  # 0.5 met it
+    assert back.now_met is False
+
+
+def test_no_crossing_when_both_periods_are_on_the_same_side() -> None:
+    assert crossed_targets([kpi()], current=period(0.9), previous=period(0.6)) == []
+    assert crossed_targets([kpi()], current=period(0.1), previous=period(0.4)) == []
+
+
+def test_no_crossing_without_a_target_or_a_value_in_either_period() -> None:
+    assert crossed_targets([kpi(target=None)], current=period(0.6), previous=period(0.4)) == []
+    assert crossed_targets([kpi()], current=period(0.6), previous=period(None)) == []
+    assert crossed_targets([kpi()], current=period(0.6), previous=None) == []
+    assert crossed_targets([kpi(index=7)], current=period(0.6), previous=period(0.4)) == []
+
+
+def test_a_map_total_kpi_is_read_from_the_totals() -> None:
+    nps = kpi("nps", target=30, label="NPS")
+
+    (crossed,) = crossed_targets([nps], current=period(0.5, nps=35.0), previous=period(0.5, 20.0))
+
+    assert (crossed.before, crossed.after, crossed.now_met) == (20.0, 35.0, True)

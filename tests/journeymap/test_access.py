@@ -697,6 +697,9 @@ MATRIX = [
     Row("map_dashboard", "post", NOT_ALLOWED, kwargs=map_slug),
     Row("map_dashboard_csv", "get", EVERY_MEMBER, kwargs=map_slug),
     Row("map_dashboard_csv", "post", NOT_ALLOWED, kwargs=map_slug),
+    # The workspace overview of every map's stored figures (analytics): every member reads it.
+    Row("workspace_overview", "get", EVERY_MEMBER),
+    Row("workspace_overview", "post", NOT_ALLOWED),
 ]
 
 
@@ -1138,6 +1141,7 @@ def test_every_object_url_is_tried_from_another_workspace() -> None:
         "workspace_delete",  # the workspace itself: an outsider's 404 is in MATRIX
         "dataset_list",
         "dataset_upload",
+        "workspace_overview",  # the workspace's own page: no object of it in the URL
     }
 
     assert object_urls <= {row.url_name for row in ELSEWHERE}
