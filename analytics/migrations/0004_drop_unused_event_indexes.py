@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("analytics", "0002_map_metrics"),
+        ("analytics", "0003_range_metrics"),
     ]
 
     operations = [
