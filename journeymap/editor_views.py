@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.utils.crypto import salted_hmac
 from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -101,7 +102,10 @@ def _page_context(request: WorkspaceRequest, journey_map: JourneyMap, **extra: A
 
 # Rendered lanes are cached with this in place of the CSRF token, which is per user: each
 # response gets its own token put back in (the no-JavaScript forms post it; htmx sends the header).
-CSRF_SLOT = "journeymap-csrf-slot"
+# Where the cached lanes carry the CSRF token, filled in per response. Derived from SECRET_KEY, so
+# no user can type it into a card (which would print the viewer's own token there) and every worker
+# process agrees on it.
+CSRF_SLOT = "csrf-" + salted_hmac("journeymap.editor.lanes", "csrf slot").hexdigest()[:32]
 LANES_CACHE_SECONDS = 24 * 3600
 # What the page shows outside the lanes only when a plain (no-JavaScript) request is refused.
 _UNCACHED_WHEN = ("editing", "form", "stale_message", "current")
