@@ -31,6 +31,9 @@ from touchpoints.models import Opportunity, PainPoint, Touchpoint
 from touchpoints.services import touchpoint_move
 
 PAGE = "journeymap/map_editor.html"
+# Refused input answers 422, not 400: in DEBUG, django-htmx's script replaces the whole page
+# with any 400 answer to an htmx request.
+INVALID = 422
 
 
 def _maps(request: WorkspaceRequest) -> Any:
@@ -308,7 +311,7 @@ def stage_reorder(request: WorkspaceRequest, pk: int) -> HttpResponse:
     try:
         position = int(request.POST.get("position", ""))
     except ValueError:
-        return HttpResponse("Give the new position as a whole number.", status=400)
+        return HttpResponse("Give the new position as a whole number.", status=INVALID)
     stage_move(stage=stage, user=request.user, position=position)
     return _board(request, stage.map)
 
@@ -502,7 +505,7 @@ def card_move(request: WorkspaceRequest, pk: int) -> HttpResponse:
     try:
         position = int(request.POST.get("position", ""))
     except ValueError:
-        return HttpResponse("Give the new position as a whole number.", status=400)
+        return HttpResponse("Give the new position as a whole number.", status=INVALID)
     touchpoint_move(touchpoint=touchpoint, user=request.user, stage=target, position=position)
     return _board(request, target.map)
 

@@ -9,6 +9,8 @@ from collections import Counter
 
 from hypothesis import HealthCheck, settings
 
+from tests.journeymap.test_access import scene  # noqa: F401 (the access matrix's scene fixture)
+
 LONG = int(os.environ.get("JM_FUZZ_LONG", "0") or 0)
 TRIED: Counter[str] = Counter()
 
