@@ -36,6 +36,12 @@ PAGE = "journeymap/map_editor.html"
 INVALID = 422
 
 
+def _posted_id(request: WorkspaceRequest, name: str) -> int:
+    """The object id a form posted as `name`; 0 (no object, so a 404) when it is not one."""
+    value = request.POST.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() else 0
+
+
 def _maps(request: WorkspaceRequest) -> Any:
     return JourneyMap.objects.for_user(request.user).filter(workspace=request.membership.workspace)
 
@@ -180,7 +186,7 @@ def map_personas(request: WorkspaceRequest, slug: str) -> HttpResponse:
     journey_map = get_object_or_404(_maps(request), slug=slug)
     persona = get_object_or_404(
         Persona.objects.for_user(request.user).filter(workspace=journey_map.workspace),
-        pk=request.POST.get("persona") or 0,
+        pk=_posted_id(request, "persona"),
     )
     if request.POST.get("action") == "remove":
         map_persona_remove(journey_map=journey_map, persona=persona, user=request.user)
@@ -500,7 +506,7 @@ def card_move(request: WorkspaceRequest, pk: int) -> HttpResponse:
     touchpoint = _card(request, CARD_KINDS["touchpoint"], pk, editable=True)
     target = get_object_or_404(
         Stage.objects.editable_by(request.user).filter(map=touchpoint.stage.map),
-        pk=request.POST.get("stage") or 0,
+        pk=_posted_id(request, "stage"),
     )
     try:
         position = int(request.POST.get("position", ""))

@@ -223,3 +223,22 @@ def test_a_unicode_digit_in_an_id_is_no_id(scene: Scene, url_name: str, query: d
     response = scene.clients[ADMIN].get(url, query)
 
     assert response.status_code in (200, 404)
+
+
+@pytest.mark.parametrize(
+    ("url_name", "field"), [("map_personas", "persona"), ("card_move", "stage")]
+)
+@pytest.mark.parametrize("value", [":", "=1+1", " ", "²", "1.0", "99999999999999999999999"])
+def test_an_id_field_that_is_no_id_is_not_found(
+    scene: Scene, url_name: str, field: str, value: str
+) -> None:
+    """Found by the forms fuzzer: Django's int() of the posted id failed, a 500."""
+    kwargs = {"slug": scene.journey_map.slug} if url_name == "map_personas" else {}
+    kwargs = kwargs or {"pk": scene.touchpoint.pk}
+    url = reverse(url_name, kwargs={"workspace": "acme", **kwargs})
+    before = state()
+
+    response = scene.clients[ADMIN].post(url, {field: value, "position": "1", "action": "add"})
+
+    assert response.status_code == 404
+    assert state() == before
