@@ -177,7 +177,8 @@ def fuzzed(data: st.DataObject, real: dict[str, Any], scene: Scene) -> dict[str,
             choice = data.draw(st.sampled_from(["real", "random", "missing", "text"]))
             if choice == "random":
                 content = data.draw(st.binary(max_size=3000))
-                filename = data.draw(st.text(max_size=20)) or "f"
+                # Any name a browser may send: Django's test client itself refuses "/", "..".
+                filename = "f" + data.draw(st.text(max_size=20)).replace("/", "_")
                 result[name] = SimpleUploadedFile(filename, content)
             elif choice == "text":
                 result[name] = data.draw(texts)
