@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: setup run test test-e2e lint format bench clean
+.PHONY: setup run test test-e2e lint format bench fuzz-long clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@python=$$(bin/find-python) || exit 1; \
@@ -32,6 +32,11 @@ run: setup
 
 test: setup
 	$(PY) -m pytest
+
+# The security fuzzers (tests/security) run in `make test` with few examples; this runs them with
+# FUZZ_LONG (default 10) times as many, printing the number of bad inputs tried of each kind.
+fuzz-long: setup
+	JM_FUZZ_LONG=$(or $(FUZZ_LONG),10) $(PY) -m pytest tests/security -p no:cacheprovider
 
 # `make bench SIZES=100000,1000000` for fewer sizes; DATABASE_URL=postgres://... to run on PostgreSQL
 # (in the dedicated database journeymap_bench). Prints the table, writes bench/results/latest.json.

@@ -291,7 +291,8 @@ def page_persona_id(request: HttpRequest) -> int | None:
         persona_id = int(value) if value else None
     except ValueError:
         return None
-    return persona_id if persona_id and persona_id > 0 else None
+    # An id past what the database stores (a hand-edited link) is no persona, not a 500.
+    return persona_id if persona_id and 0 < persona_id < 2**63 else None
 
 
 def request_map_figures(request: HttpRequest, map_id: int) -> MapFigures:

@@ -112,7 +112,7 @@ def _comments_page(
 
 def _target_key(key: str) -> tuple[str, int] | None:
     kind, _, target_id = key.rpartition("-")
-    if kind in collab.TARGET_MODELS and target_id.isdigit():
+    if kind in collab.TARGET_MODELS and target_id.isascii() and target_id.isdigit():
         return kind, int(target_id)
     return None
 

@@ -38,6 +38,15 @@ from touchpoints.models import Opportunity, PainPoint, Touchpoint
 from touchpoints.services import touchpoint_move
 
 PAGE = "journeymap/map_editor.html"
+# Refused input answers 422, not 400: in DEBUG, django-htmx's script replaces the whole page
+# with any 400 answer to an htmx request.
+INVALID = 422
+
+
+def _posted_id(request: WorkspaceRequest, name: str) -> int:
+    """The object id a form posted as `name`; 0 (no object, so a 404) when it is not one."""
+    value = request.POST.get(name, "")
+    return int(value) if value.isascii() and value.isdigit() else 0
 
 
 def _maps(request: WorkspaceRequest) -> Any:
@@ -240,7 +249,7 @@ def map_personas(request: WorkspaceRequest, slug: str) -> HttpResponse:
     journey_map = get_object_or_404(_maps(request), slug=slug)
     persona = get_object_or_404(
         Persona.objects.for_user(request.user).filter(workspace=journey_map.workspace),
-        pk=request.POST.get("persona") or 0,
+        pk=_posted_id(request, "persona"),
     )
     if request.POST.get("action") == "remove":
         map_persona_remove(journey_map=journey_map, persona=persona, user=request.user)
@@ -371,7 +380,7 @@ def stage_reorder(request: WorkspaceRequest, pk: int) -> HttpResponse:
     try:
         position = int(request.POST.get("position", ""))
     except ValueError:
-        return HttpResponse("Give the new position as a whole number.", status=400)
+        return HttpResponse("Give the new position as a whole number.", status=INVALID)
     stage_move(stage=stage, user=request.user, position=position)
     return _board(request, stage.map)
 
@@ -560,12 +569,12 @@ def card_move(request: WorkspaceRequest, pk: int) -> HttpResponse:
     touchpoint = _card(request, CARD_KINDS["touchpoint"], pk, editable=True)
     target = get_object_or_404(
         Stage.objects.editable_by(request.user).filter(map=touchpoint.stage.map),
-        pk=request.POST.get("stage") or 0,
+        pk=_posted_id(request, "stage"),
     )
     try:
         position = int(request.POST.get("position", ""))
     except ValueError:
-        return HttpResponse("Give the new position as a whole number.", status=400)
+        return HttpResponse("Give the new position as a whole number.", status=INVALID)
     touchpoint_move(touchpoint=touchpoint, user=request.user, stage=target, position=position)
     return _board(request, target.map)
 

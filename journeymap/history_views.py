@@ -62,7 +62,7 @@ class _Uncomparable(Exception):
 def _side(request: WorkspaceRequest, journey_map: JourneyMap, value: str) -> history.ComparedSide:
     if value == CURRENT:
         return history.compared_side(journey_map=journey_map, snapshot=None)
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):  # "²" is a digit to str.isdigit, not to int()
         raise Http404("No such snapshot.")
     snapshot = _snapshot(request, journey_map, value)
     try:

@@ -6,6 +6,7 @@ names its JSON path (`stages[2].touchpoints[0].rule.all[1].op: unknown operator 
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -271,7 +272,7 @@ def _read_object(value: Any, keys: dict[str, Key], path: str) -> dict[str, Any]:
     prefix = f"{path}." if path else ""
     for name in value:
         if name not in keys:
-            raise MapJSONError(f"{prefix}{name}", f"unknown key; allowed: {', '.join(keys)}")
+            raise MapJSONError(_key_path(path, name), f"unknown key; allowed: {', '.join(keys)}")
     result = {}
     for name, key in keys.items():
         where = f"{prefix}{name}"
@@ -282,6 +283,17 @@ def _read_object(value: Any, keys: dict[str, Key], path: str) -> dict[str, Any]:
             continue
         result[name] = _read_value(value[name], key, where)
     return result
+
+
+PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _key_path(path: str, name: str) -> str:
+    """Where an unknown key is; one that is empty or not a plain name is shown quoted."""
+    if PLAIN_KEY.fullmatch(name) and len(name) <= 60:
+        return f"{path}.{name}" if path else name
+    shown = json.dumps(name if len(name) <= 60 else name[:60] + "…", ensure_ascii=False)
+    return f"{path or '$'}[{shown}]"
 
 
 def _read_value(value: Any, key: Key, path: str) -> Any:

@@ -23,6 +23,10 @@ from journeymap.models import JourneyMap, Membership, Workspace
 from journeymap.scoping import Role
 from personas.models import Persona
 
+# Refused input answers 422, not 400: in DEBUG, django-htmx's script replaces the whole page
+# with any 400 answer to an htmx request.
+INVALID = 422
+
 
 @require_GET
 @login_required
@@ -103,7 +107,7 @@ def map_import(request: WorkspaceRequest) -> HttpResponse:
         else:
             messages.success(request, f"Imported “{journey_map.name}”.")
             return redirect(journey_map)
-    status = 400 if request.method == "POST" else 200
+    status = INVALID if request.method == "POST" else 200
     return render(
         request, "journeymap/map_import.html", {"form": form, "error": error}, status=status
     )
@@ -189,7 +193,7 @@ def member_list(request: WorkspaceRequest) -> HttpResponse:
                     request, f"Added {membership.user.username} as {membership.get_role_display()}."
                 )
                 return redirect("member_list", workspace=request.membership.workspace.slug)
-        status = 400
+        status = INVALID
     members = (
         Membership.objects.filter(workspace=request.membership.workspace)
         .select_related("user")

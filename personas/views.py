@@ -88,7 +88,7 @@ def persona_create(request: WorkspaceRequest) -> HttpResponse:
         else:
             messages.success(request, f"Created “{persona.name}”. Fill in the rest below.")
             return redirect(_detail_url(request, persona.pk))
-    status = 400 if request.method == "POST" else 200
+    status = INVALID if request.method == "POST" else 200
     return render(request, "personas/persona_new.html", {"form": form}, status=status)
 
 

@@ -28,6 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from analytics.importing.errors import ImportRefused
+
 WHITESPACE = "whitespace"
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
@@ -105,9 +107,15 @@ def _delimited_records(stream: TextIO, delimiter: str) -> Iterator[tuple[int, li
         return
     reader = csv.reader(lines, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
     consumed = 0
-    for record in reader:
-        yield offset + consumed + 1, record
-        consumed = reader.line_num
+    try:
+        for record in reader:
+            yield offset + consumed + 1, record
+            consumed = reader.line_num
+    except csv.Error as error:  # a lone carriage return inside a line, for one
+        raise ImportRefused(
+            f"Line {offset + consumed + 1} cannot be read as CSV ({error}). Save the file again "
+            "as CSV from the program that made it, then upload that file."
+        ) from None
 
 
 def _jsonl_records(stream: TextIO, columns: list[str]) -> Iterator[tuple[int, list[str]]]:

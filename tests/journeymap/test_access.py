@@ -33,7 +33,12 @@ from tests.personas.images import image_bytes, upload
 from touchpoints.models import Touchpoint
 
 ANONYMOUS, VIEWER, EDITOR, ADMIN, OUTSIDER = "anonymous", "viewer", "editor", "admin", "outsider"
-VISITORS = (ANONYMOUS, VIEWER, EDITOR, ADMIN, OUTSIDER)
+# An anonymous browser that has just opened an active share link of Acme's map: the link shows
+# that one public page and opens nothing else, so everywhere else it fares as ANONYMOUS does.
+SHARE_VISITOR = "share-visitor"
+VISITORS = (ANONYMOUS, VIEWER, EDITOR, ADMIN, OUTSIDER, SHARE_VISITOR)
+# Methods no view of the project accepts: every URL answers them 405, whoever asks.
+UNUSED_METHODS = ("put", "patch", "delete")
 
 # The URL names handled by their own tests below rather than by the matrix.
 NOT_IN_A_WORKSPACE = {"home", "login", "logout", "shared_map"}
@@ -121,10 +126,23 @@ class Scene:
     rival_resolved: Comment
     outsider_membership: Membership
 
+    def client(self, visitor: str) -> Client:
+        """The browser of `visitor`; the share-link visitor's is made (and its link opened) here."""
+        if visitor not in self.clients:
+            self.clients[visitor] = share_link_visitor(self.share_link)
+        return self.clients[visitor]
+
     @cached_property
     def datasets(self) -> Datasets:
         """Made on first use only: an import costs tens of milliseconds, too much for every row."""
         return make_datasets(self.journey_map, self.rival_map.workspace)
+
+
+def share_link_visitor(share_link: ShareLink) -> Client:
+    """An anonymous browser that has opened `share_link` and seen the shared map."""
+    browser = Client()
+    assertContains(browser.get(reverse("shared_map", args=[share_link.token])), share_link.map.name)
+    return browser
 
 
 def with_avatar(persona: Persona) -> Persona:
@@ -407,7 +425,7 @@ class Row:
 
     url_name: str
     method: str
-    statuses: tuple[int, int, int, int, int]
+    statuses: tuple[int, ...]
     kwargs: Callable[[Scene], dict[str, Any]] = field(default=lambda scene: {})
     data: Callable[[Scene], dict[str, Any]] = field(default=lambda scene: {})
     htmx: bool = False  # a region of a page, asked for the way the page's htmx asks for it
@@ -422,16 +440,16 @@ class Row:
         return "-".join(part for part in (self.url_name, self.method, self.case) if part)
 
 
-NOT_ALLOWED = (405, 405, 405, 405, 405)  # the method is refused before anything else is looked at
-EVERY_MEMBER = (302, 200, 200, 200, 404)
-EDITORS_PAGE = (302, 403, 200, 200, 404)
-EDITORS = (302, 403, 302, 302, 404)
-ADMINS_PAGE = (302, 403, 403, 200, 404)
-ADMINS_ACTION = (302, 403, 403, 302, 404)
-EVERY_MEMBER_ACTION = (302, 302, 302, 302, 404)  # commenting: viewers too (DESIGN §1)
-AUTHOR_PAGE = (302, 200, 403, 403, 404)  # the viewer's own comment: not even an admin edits it
-AUTHOR_ACTION = (302, 302, 403, 403, 404)
-NOBODY_ELSE = (302, 403, 403, 403, 404)  # another member's comment: no visitor is its author
+NOT_ALLOWED = (405, 405, 405, 405, 405, 405)  # the method is refused before anything else
+EVERY_MEMBER = (302, 200, 200, 200, 404, 302)
+EDITORS_PAGE = (302, 403, 200, 200, 404, 302)
+EDITORS = (302, 403, 302, 302, 404, 302)
+ADMINS_PAGE = (302, 403, 403, 200, 404, 302)
+ADMINS_ACTION = (302, 403, 403, 302, 404, 302)
+EVERY_MEMBER_ACTION = (302, 302, 302, 302, 404, 302)  # commenting: viewers too (DESIGN §1)
+AUTHOR_PAGE = (302, 200, 403, 403, 404, 302)  # the viewer's own comment: not even an admin edits it
+AUTHOR_ACTION = (302, 302, 403, 403, 404, 302)
+NOBODY_ELSE = (302, 403, 403, 403, 404, 302)  # another member's comment: no visitor is its author
 
 MATRIX = [
     # The maps list and its actions.
@@ -720,13 +738,15 @@ def send(client: Client, method: str, url: str, data: dict[str, Any], htmx: bool
 )
 def test_access_matrix(scene: Scene, row: Row, visitor: str, expected: int) -> None:
     url, data = row.url(scene), row.data(scene)  # before the snapshot: they may make datasets
+    client = scene.client(visitor)
     before = state()
 
-    response = send(scene.clients[visitor], row.method, url, data, row.htmx)
+    response = send(client, row.method, url, data, row.htmx)
 
     assert response.status_code == expected
-    succeeded = expected in (200, 302) and visitor != ANONYMOUS
-    if visitor == ANONYMOUS and expected == 302:
+    anonymous = visitor in (ANONYMOUS, SHARE_VISITOR)
+    succeeded = expected in (200, 302) and not anonymous
+    if anonymous and expected == 302:
         assert response["Location"].startswith(f"{reverse(settings.LOGIN_URL)}?next=")
     elif expected == 302:
         assert not response["Location"].startswith(reverse(settings.LOGIN_URL))
@@ -734,6 +754,28 @@ def test_access_matrix(scene: Scene, row: Row, visitor: str, expected: int) -> N
         assert state() != before, "an accepted POST must change something the user can see"
     else:
         assert state() == before, "a refused request (or a GET) must change nothing"
+
+
+def _first_row_of_each_url() -> list[Row]:
+    rows: dict[str, Row] = {}
+    for row in MATRIX:
+        rows.setdefault(row.url_name, row)
+    return list(rows.values())
+
+
+@pytest.mark.parametrize("row", _first_row_of_each_url(), ids=lambda row: row.url_name)
+def test_every_url_refuses_the_methods_no_view_accepts(scene: Scene, row: Row) -> None:
+    url, data = row.url(scene), row.data(scene)
+    before = state()
+
+    answers = {
+        (visitor, method): getattr(scene.client(visitor), method)(url, data).status_code
+        for visitor in VISITORS
+        for method in UNUSED_METHODS
+    }
+
+    assert answers == {key: 405 for key in answers}
+    assert state() == before
 
 
 def _url_names(patterns: list, namespace: str = "") -> list[str]:
@@ -758,6 +800,87 @@ def test_every_url_name_is_in_the_matrix() -> None:
 
 
 # --- pages outside a workspace -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outside:
+    """A URL outside any workspace and one method; each visitor's status and, for a redirect,
+    where it goes (None: not a redirect)."""
+
+    url_name: str
+    method: str
+    statuses: tuple[int, ...]
+    to: tuple[str | None, ...]
+    args: Callable[[Scene], list[Any]] = field(default=lambda scene: [])
+    data: dict[str, str] = field(default_factory=dict)
+
+    def url(self, scene: Scene) -> str:
+        return reverse(self.url_name, args=self.args(scene))
+
+
+LOGIN, HOME, ACME, RIVAL = "/accounts/login/", "/", "/w/acme/", "/w/rival/"
+NOWHERE = (None,) * 6
+THE_LINK = lambda scene: [scene.share_link.token]  # noqa: E731
+REVOKED = lambda scene: [revoked_link(scene).token]  # noqa: E731
+RIVALS_LINK = lambda scene: [scene.rival_share_link.token]  # noqa: E731
+
+OUTSIDE = [
+    # Members go to their workspace, the outsider to hers; nobody else gets past the login page.
+    Outside("home", "get", (302,) * 6, (LOGIN, ACME, ACME, ACME, RIVAL, LOGIN)),
+    *(Outside("home", method, (405,) * 6, NOWHERE) for method in ("post", *UNUSED_METHODS)),
+    Outside("login", "get", (200,) * 6, NOWHERE),
+    # A wrong password: the form again, for everyone, and nobody is let in.
+    Outside("login", "post", (200,) * 6, NOWHERE, data={"username": "alice", "password": "wrong"}),
+    # Django's form views take PUT as POST (without a body Django parses): the empty form again.
+    Outside("login", "put", (200,) * 6, NOWHERE),
+    *(Outside("login", method, (405,) * 6, NOWHERE) for method in ("patch", "delete")),
+    Outside("logout", "post", (302,) * 6, (LOGIN,) * 6),
+    *(Outside("logout", method, (405,) * 6, NOWHERE) for method in ("get", *UNUSED_METHODS)),
+    # An active link shows its map to anyone; a revoked one to no one, members included.
+    Outside("shared_map", "get", (200,) * 6, NOWHERE, args=THE_LINK),
+    Outside("shared_map", "get", (200,) * 6, NOWHERE, args=RIVALS_LINK),
+    Outside("shared_map", "get", (404,) * 6, NOWHERE, args=REVOKED),
+    *(
+        Outside("shared_map", method, (405,) * 6, NOWHERE, args=THE_LINK)
+        for method in ("post", *UNUSED_METHODS)
+    ),
+]
+
+
+def revoked_link(scene: Scene) -> ShareLink:
+    admin = Membership.objects.get(user__username="alice")
+    link = collab.share_link_create(journey_map=scene.journey_map, membership=admin)
+    collab.share_link_revoke(share_link=link, membership=admin)
+    return link
+
+
+@pytest.mark.parametrize(
+    ("row", "visitor", "expected", "to"),
+    [
+        pytest.param(
+            row, visitor, expected, to, id=f"{row.url_name}-{row.method}-{index}-{visitor}"
+        )
+        for index, row in enumerate(OUTSIDE)
+        for visitor, expected, to in zip(VISITORS, row.statuses, row.to, strict=True)
+    ],
+)
+def test_access_outside_a_workspace(
+    scene: Scene, row: Outside, visitor: str, expected: int, to: str | None
+) -> None:
+    url = row.url(scene)
+    client = scene.client(visitor)
+    before = state()
+
+    response = getattr(client, row.method)(url, row.data)
+
+    assert response.status_code == expected
+    if to is not None:
+        assert response["Location"].split("?")[0] == to
+    assert state() == before
+
+
+def test_every_url_outside_a_workspace_is_in_the_table() -> None:
+    assert {row.url_name for row in OUTSIDE} == NOT_IN_A_WORKSPACE
 
 
 def test_anonymous_visitor_of_home_is_sent_to_login(db) -> None:

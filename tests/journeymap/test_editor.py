@@ -569,7 +569,7 @@ def test_a_stage_move_without_a_whole_number_is_refused(ws_editor_client, board)
         url("stage_reorder", board.purchase.pk), {"position": "left"}, headers=HTMX
     )
 
-    assertContains(response, "Give the new position as a whole number.", status_code=400)
+    assertContains(response, "Give the new position as a whole number.", status_code=422)
     assert [p for p, _ in stage_order(board.journey_map)] == [1, 2, 3]
     assert stage_order(board.journey_map)[0] == (1, "Awareness")
 
@@ -950,7 +950,7 @@ def test_a_touchpoint_cannot_move_to_a_stage_of_another_map(ws_editor_client, bo
 def test_a_touchpoint_move_without_a_whole_number_is_refused(ws_editor_client, board) -> None:
     response = move(ws_editor_client, board.instagram, board.consideration, "top", headers=HTMX)
 
-    assertContains(response, "Give the new position as a whole number.", status_code=400)
+    assertContains(response, "Give the new position as a whole number.", status_code=422)
     board.instagram.refresh_from_db()
     assert board.instagram.stage == board.awareness
 

@@ -480,8 +480,8 @@ def test_a_bad_file_is_refused_with_the_json_path_and_nothing_is_created(
         reverse("map_import", args=["acme"]), {"file": map_file(content)}
     )
 
-    assertContains(response, "The file was not imported; nothing was created.", status_code=400)
-    assertContains(response, shown, status_code=400)
+    assertContains(response, "The file was not imported; nothing was created.", status_code=422)
+    assertContains(response, shown, status_code=422)
     assert not JourneyMap.objects.exists()
     assert not Stage.objects.exists()
     assert not Persona.objects.exists()
@@ -500,7 +500,7 @@ def test_a_bad_file_does_not_create_its_personas_either(ws_editor_client, worksp
         reverse("map_import", args=["acme"]), {"file": map_file(document)}
     )
 
-    assertContains(response, "stages[0].emotion", status_code=400)
+    assertContains(response, "stages[0].emotion", status_code=422)
     assert not Persona.objects.exists()
 
 
@@ -515,14 +515,14 @@ def test_an_oversized_file_is_refused_with_its_size_and_the_limit(
         reverse("map_import", args=["acme"]), {"file": map_file(document)}
     )
 
-    assertContains(response, "The file is 1.5 MB; a map file may be at most 1 MB.", status_code=400)
+    assertContains(response, "The file is 1.5 MB; a map file may be at most 1 MB.", status_code=422)
     assert not JourneyMap.objects.exists()
 
 
 def test_an_import_without_a_file_says_one_is_needed(ws_editor_client) -> None:
     response = ws_editor_client.post(reverse("map_import", args=["acme"]), {})
 
-    assertContains(response, "This field is required.", status_code=400)
+    assertContains(response, "This field is required.", status_code=422)
     assert not JourneyMap.objects.exists()
 
 
@@ -578,8 +578,8 @@ def test_an_admin_adds_a_member_by_email_whatever_its_case(ws_admin_client, work
 def test_adding_an_unknown_user_says_so_and_adds_nobody(ws_admin_client, workspace) -> None:
     response = ws_admin_client.post(members_url(), {"identifier": "ghost", "role": Role.EDITOR})
 
-    assertContains(response, "No user with username or email", status_code=400)
-    assertContains(response, "ghost", status_code=400)
+    assertContains(response, "No user with username or email", status_code=422)
+    assertContains(response, "ghost", status_code=422)
     assert Membership.objects.filter(workspace=workspace).count() == 1
 
 
@@ -588,14 +588,14 @@ def test_adding_someone_who_is_already_a_member_says_so_and_keeps_their_role(
 ) -> None:
     response = ws_admin_client.post(members_url(), {"identifier": "vera", "role": Role.ADMIN})
 
-    assertContains(response, "vera is already a member.", status_code=400)
+    assertContains(response, "vera is already a member.", status_code=422)
     assert role_of("vera", workspace) == Role.VIEWER
 
 
 def test_adding_with_an_empty_form_asks_for_a_username_or_email(ws_admin_client, workspace) -> None:
     response = ws_admin_client.post(members_url(), {})
 
-    assertContains(response, "This field is required.", status_code=400)
+    assertContains(response, "This field is required.", status_code=422)
     assert Membership.objects.filter(workspace=workspace).count() == 1
 
 

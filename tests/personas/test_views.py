@@ -135,7 +135,7 @@ def test_creating_a_persona_with_a_taken_name_is_refused(ws_editor_client, perso
     assertContains(
         response,
         "There is already a persona named “Bargain hunter” in this workspace.",
-        status_code=400,
+        status_code=422,
     )
     assert Persona.objects.count() == 1
 
