@@ -26,6 +26,7 @@ from bench.loadgen import fetch
 from tests.reliability.processes import (
     LONG,
     free_port,
+    run_async,
     start,
     stop,
     wait_for_port,
@@ -151,7 +152,7 @@ def test_concurrent_saves_of_the_same_stages_and_cards_are_each_stored_or_refuse
     server = start([*command, "--bind", f"127.0.0.1:{port}"], database.env(), log_path)
     try:
         wait_for_port(port, server, log_path)
-        log = asyncio.run(_drive(setup, port, targets))
+        log = run_async(_drive(setup, port, targets))
     finally:
         stop(server)
 

@@ -33,6 +33,7 @@ from tests.reliability.processes import (
     SharedDatabase,
     TcpProxy,
     free_port,
+    run_async,
     start,
     stop,
     wait_for_port,
@@ -181,11 +182,9 @@ def _serve_through_outage(
     )
     try:
         wait_for_port(port, server, log_path)
-        cut, restored, answers = asyncio.run(_load(port, PAGE, session, down, up))
+        cut, restored, answers = run_async(_load(port, PAGE, session, down, up))
         cookie = {"Cookie": f"sessionid={session}"}
-        after = [
-            asyncio.run(fetch("127.0.0.1", port, "GET", PAGE, cookie)).status for _ in "0" * 10
-        ]
+        after = [run_async(fetch("127.0.0.1", port, "GET", PAGE, cookie)).status for _ in "0" * 10]
         assert server.poll() is None, log_path.read_text()[-3000:]
     finally:
         stop(server)

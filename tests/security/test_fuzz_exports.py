@@ -4,12 +4,11 @@ and every text comes back whole (with the leading ' a spreadsheet hides)."""
 
 import csv
 import io
-from types import SimpleNamespace
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analytics.dashboard import dashboard_csv
+from analytics.dashboard import Breakdown, Dashboard, dashboard_csv
 from journeymap.exports import FORMULA_PREFIXES, map_cards_csv
 from tests import factories
 from tests.security.conftest import fuzz_settings, tried
@@ -56,8 +55,18 @@ def test_the_dashboard_csv(names: list[str], week: str) -> None:
     (computing them needs an import), the way load_dashboard hands them to dashboard_csv."""
     tried("export: dashboard CSV")
     stages = [{"position": i, "name": name, "users": 3} for i, name in enumerate(names, 1)]
-    dashboard = SimpleNamespace(
-        figures={"totals": {"users": 3}, "stages": stages},
+    figures = {"totals": {"users": 3}, "stages": stages}
+    by_device = {
+        "values": names,
+        "stages": [{**entry, "users": [1] * len(names)} for entry in stages],
+    }
+    dashboard = Dashboard(
+        map_figures=None,
+        personas=[],
+        cards=[],
+        figures=figures,
+        previous=figures,
+        breakdowns=[Breakdown(key="device", heading="", title="", data=by_device)],
         weekly=[{"week": week, "stages": [{**entry, "measured": True} for entry in stages]}],
     )
 
