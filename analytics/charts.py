@@ -89,24 +89,31 @@ def trends_chart(
         for index, entry in enumerate(first)
         if entry.get("measured")
     ]
-    layout = {
-        **_LAYOUT,
-        "height": 320,
-        "colorway": _COLORWAY,
-        "legend": {"orientation": "h", "y": -0.2},
-        "xaxis": {"automargin": True},
-        "yaxis": {
-            "title": {"text": "users"},
-            "rangemode": "tozero",
-            "gridcolor": "#e5e7eb",
-            "automargin": True,
-        },
-    }
+    layout = _layout(y_title="users", height=320, legend=True)
     return embed_json(
         {"data": lines, "layout": layout},
         element_id,
         "Users per stage per week (the table below holds them)",
     )
+
+
+def _layout(*, y_title: str, height: int, legend: bool) -> dict[str, Any]:
+    """The layout of a chart with a value axis from zero: its title, the grid, and (for several
+    traces) the colours and a legend under the chart."""
+    layout: dict[str, Any] = {
+        **_LAYOUT,
+        "height": height,
+        "xaxis": {"automargin": True},
+        "yaxis": {
+            "title": {"text": y_title},
+            "rangemode": "tozero",
+            "gridcolor": "#e5e7eb",
+            "automargin": True,
+        },
+    }
+    if legend:
+        layout |= {"colorway": _COLORWAY, "legend": {"orientation": "h", "y": -0.2}}
+    return layout
 
 
 def _plain(text: str) -> str:
@@ -149,20 +156,7 @@ def breakdown_chart(
         }
         for index, value in enumerate(breakdown.get("values") or [])
     ]
-    layout = {
-        **_LAYOUT,
-        "barmode": "group",
-        "height": 300,
-        "colorway": _COLORWAY,
-        "legend": {"orientation": "h", "y": -0.2},
-        "xaxis": {"automargin": True},
-        "yaxis": {
-            "title": {"text": "users"},
-            "rangemode": "tozero",
-            "gridcolor": "#e5e7eb",
-            "automargin": True,
-        },
-    }
+    layout = {**_layout(y_title="users", height=300, legend=True), "barmode": "group"}
     return embed_json(
         {"data": traces, "layout": layout}, element_id, f"{label} (the table below holds it)"
     )
@@ -204,17 +198,7 @@ def median_time_chart(
         "hovertemplate": "<b>%{x}</b><br>median %{customdata}<extra></extra>",
         "marker": {"color": "#3b6fd8"},
     }
-    layout = {
-        **_LAYOUT,
-        "height": 300,
-        "xaxis": {"automargin": True},
-        "yaxis": {
-            "title": {"text": unit},
-            "rangemode": "tozero",
-            "gridcolor": "#e5e7eb",
-            "automargin": True,
-        },
-    }
+    layout = _layout(y_title=unit, height=300, legend=False)
     return embed_json(
         {"data": [bars], "layout": layout},
         element_id,
@@ -258,19 +242,7 @@ def weekly_conversion_chart(
         }
         for label, rates in weekly_conversion(weekly)
     ]
-    layout = {
-        **_LAYOUT,
-        "height": 320,
-        "colorway": _COLORWAY,
-        "legend": {"orientation": "h", "y": -0.2},
-        "xaxis": {"automargin": True},
-        "yaxis": {
-            "title": {"text": "conversion (%)"},
-            "rangemode": "tozero",
-            "gridcolor": "#e5e7eb",
-            "automargin": True,
-        },
-    }
+    layout = _layout(y_title="conversion (%)", height=320, legend=True)
     return embed_json(
         {"data": lines, "layout": layout},
         element_id,
