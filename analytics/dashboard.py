@@ -24,6 +24,7 @@ from django.db.models import Prefetch
 from django.utils.safestring import SafeString
 
 from analytics import charts, insights
+from analytics.engine import TOTAL_KEYS
 from analytics.figures import STAGE_METRICS, KpiFigure, MapFigures, load_map_figures
 from analytics.models import MapMetrics, RangeMetrics
 from analytics.ranges import (
@@ -40,21 +41,7 @@ from journeymap.models import JourneyMap
 from stages.models import Stage, StageKPI
 from touchpoints.models import Opportunity, PainPoint
 
-TOTALS = (
-    "users",
-    "sessions",
-    "events",
-    "revenue",
-    "orders",
-    "purchasers",
-    "conversion_rate",
-    "aov",
-    "revenue_per_user",
-    "repeat_purchase_rate",
-    "bounce_rate",
-    "nps",
-    "nps_responses",
-)
+TOTALS = TOTAL_KEYS  # the §8 totals, in their order
 CSV_HEADER = ["section", "week", "stage_position", "stage", "metric", "value", "group"]
 BREAKDOWNS = (
     ("channel", "Channel", "Users of the first measured stage by channel"),
