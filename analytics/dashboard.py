@@ -145,6 +145,30 @@ class Dashboard:
     crossed_targets: list[insights.CrossedTarget] = field(default_factory=list)
     map_url: str = ""
     stage_ids: list[int | None] = field(default_factory=list)
+    # which stored rows the figures were read from (id, generation, computed_at), for the page's
+    # cache key: the default range's MapMetrics and the chosen range's RangeMetrics
+    sources: tuple[Any, ...] = ()
+    range_row: RangeMetrics | None = None  # the chosen range's stored row (its breakdowns)
+
+    def cache_parts(self) -> list[Any]:
+        """Everything the figures' region shows besides the map's content (which the map's
+        `updated_at` versions): the stored rows read, their computation state, the range and the
+        personas offered."""
+        state = self.map_figures.state
+        return [
+            self.sources,
+            self.map_figures.persona_id,
+            self.map_figures.has_datasets,
+            (state.status, state.requested_generation, state.computed_generation, state.error)
+            if state is not None
+            else None,
+            sorted(self.date_range.query().items()) if self.date_range is not None else None,
+            self.range_error,
+            self.range_pending,
+            self.breakdowns_pending,
+            self.range_failed,
+            [(persona.pk, persona.name) for persona in self.personas],
+        ]
 
     def stage_href(self, index: int) -> str:
         """The map editor's anchor on the stage at `index` of the stored figures (the map itself
@@ -209,11 +233,15 @@ def load_dashboard(
     journey_map: JourneyMap,
     persona_id: int | None,
     range_query: Mapping[str, str] | None = None,
+    complete: bool = True,
 ) -> Dashboard:
     """The dashboard of a map for a persona on it (else all users), from the stored figures, over
     the range `range_query` asks for (?range=30d, analytics.ranges.resolve_range; the default
-    range when it asks for none or for one that cannot be shown, saying why in `range_error`)."""
+    range when it asks for none or for one that cannot be shown, saying why in `range_error`).
+    Without `complete`, only what the page shows around the figures (and `cache_parts`): the
+    stages, KPI cards, breakdowns and insights are left to `complete_dashboard`."""
     map_figures = load_map_figures(map_id=journey_map.pk, persona_id=persona_id)
+    stored_row = map_figures.row  # a chosen range's figures replace it below, its weeks are kept
     range_row = range_pending = date_range = None
     range_failed = ""
     range_error = ""
@@ -237,6 +265,37 @@ def load_dashboard(
             )
         if date_range is not None:
             map_figures.row = _range_as_map_metrics(range_row, stored, date_range)
+    row = map_figures.row
+    dashboard = Dashboard(
+        map_figures=map_figures,
+        personas=list(journey_map.personas.order_by("name", "pk")),
+        cards=[],
+        figures=row.figures if row is not None else None,
+        weekly=row.weekly if row is not None else [],
+        date_range=date_range,
+        range_error=range_error,
+        range_query=range_query or {},
+        range_pending=bool(range_pending and date_range is not None),
+        breakdowns_pending=bool(range_pending),
+        range_failed=range_failed,
+        previous=row.previous if row is not None else None,
+        map_url=journey_map.get_absolute_url(),
+        stage_ids=row.stage_ids if row is not None else [],
+        sources=tuple(
+            (source.pk, source.generation, source.computed_at)
+            for source in (stored_row, range_row)
+            if source is not None
+        ),
+        range_row=range_row,
+    )
+    if complete:
+        complete_dashboard(dashboard, journey_map)
+    return dashboard
+
+
+def complete_dashboard(dashboard: Dashboard, journey_map: JourneyMap) -> None:
+    """The stages with their KPI cards, the breakdowns and the insights (four queries)."""
+    map_figures = dashboard.map_figures
     stages = list(
         journey_map.stages.order_by("position", "pk").prefetch_related(
             Prefetch("kpis", queryset=StageKPI.objects.order_by("pk")),
@@ -244,7 +303,6 @@ def load_dashboard(
             Prefetch("opportunities", queryset=Opportunity.objects.order_by("-impact", "pk")),
         )
     )
-    cards = []
     for stage in stages:
         stage_figures = map_figures.stage(stage.pk)
         kpis = [
@@ -259,33 +317,19 @@ def load_dashboard(
             )
             for kpi in stage.kpis.all()
         ]
-        cards.append(StageCard(stage, stage_figures.entry if stage_figures else None, kpis))
-    row = map_figures.row
-    figures = row.figures if row is not None else None
-    dashboard = Dashboard(
-        map_figures=map_figures,
-        personas=list(journey_map.personas.order_by("name", "pk")),
-        cards=cards,
-        figures=figures,
-        weekly=row.weekly if row is not None else [],
-        date_range=date_range,
-        range_error=range_error,
-        range_query=range_query or {},
-        range_pending=bool(range_pending and date_range is not None),
-        breakdowns_pending=bool(range_pending),
-        range_failed=range_failed,
-        previous=row.previous if row is not None else None,
-        map_url=journey_map.get_absolute_url(),
-        stage_ids=row.stage_ids if row is not None else [],
-    )
+        dashboard.cards.append(
+            StageCard(stage, stage_figures.entry if stage_figures else None, kpis)
+        )
+    range_row = dashboard.range_row
     if range_row is not None:
         dashboard.breakdowns = [
             Breakdown(key, heading, title, range_row.breakdowns[key])
             for key, heading, title in BREAKDOWNS
             if (range_row.breakdowns.get(key) or {}).get("values")
         ]
+    figures, row = dashboard.figures, map_figures.row
     if figures is None:
-        return dashboard
+        return
     notes = _stage_notes(stages, row.stage_ids)
     dashboard.funnel = [entry for entry in figures["stages"] if entry.get("measured")]
     dashboard.biggest_drop_off = insights.biggest_drop_off(figures)
@@ -296,7 +340,6 @@ def load_dashboard(
     dashboard.crossed_targets = insights.crossed_targets(
         _kpi_targets(stages, row.stage_ids), row.recent, row.previous
     )
-    return dashboard
 
 
 def _range_as_map_metrics(

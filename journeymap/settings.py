@@ -108,7 +108,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Connections are kept between requests as on PostgreSQL (CONN_MAX_AGE): opening one costs
+    # ~1.2 ms of CPU (the PRAGMAs, the functions Django registers), a tenth of a light page.
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

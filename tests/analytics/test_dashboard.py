@@ -18,6 +18,7 @@ from analytics.materialise import request_recompute
 from analytics.models import MapMetrics
 from analytics.tasks import recompute_map_metrics
 from stages.models import Stage
+from touchpoints.models import PainPoint
 from tests import factories
 from tests.analytics.figures_data import equals, make_shop
 
@@ -251,3 +252,45 @@ def test_queries_are_constant_in_the_stages_and_never_read_events(
     assertContains(ws_viewer_client.get(url(shop)), "Extra 3")
     for sql in few + many + _queries(ws_viewer_client, url(shop, "map_dashboard_csv")):
         assert "analytics_event" not in sql
+
+
+def test_the_figures_region_comes_from_the_cache_until_the_map_or_its_figures_change(
+    shop, ws_viewer_client, ws_editor_client, django_capture_on_commit_callbacks
+) -> None:
+    page = url(shop)
+    visit(ws_viewer_client, page, django_capture_on_commit_callbacks)
+    first = ws_viewer_client.get(page).content.decode()
+
+    # Visited again (by anyone), the region is the cached one: no stage, KPI or card is read.
+    cached = _queries(ws_editor_client, page)
+    assert not any("stages_stage" in sql or "touchpoints_painpoint" in sql for sql in cached)
+    assert _dash_body(ws_editor_client.get(page)) == _dash_body(first)
+
+    # A change on the map (a pain point's title, through the editor) shows on the next visit.
+    pain_point = PainPoint.objects.get(title="Shipping cost shown late")
+    response = ws_editor_client.post(
+        reverse("card_edit", args=["acme", "pain_point", pain_point.pk]),
+        {
+            "title": "Shipping cost hidden",
+            "severity": "5",
+            "status": pain_point.status,
+            "expected_version": pain_point.version,
+        },
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assertContains(ws_viewer_client.get(page), "Shipping cost hidden")
+    assertNotContains(ws_viewer_client.get(page), "Shipping cost shown late")
+
+    # New stored figures show at once: the key holds the stored row.
+    refresh(shop)
+    row = MapMetrics.objects.get(map=shop.journey_map, persona__isnull=True)
+    row.figures["stages"][0]["funnel_users"] = 424242  # marks this row's figures on the page
+    MapMetrics.objects.filter(pk=row.pk).update(figures=row.figures)
+    assertContains(ws_viewer_client.get(page), "424,242")
+
+
+def _dash_body(response_or_html) -> str:
+    html = getattr(response_or_html, "content", response_or_html)
+    html = html.decode() if isinstance(html, bytes) else html
+    return html[html.index('<div id="dash-body"') :]
