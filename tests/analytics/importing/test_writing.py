@@ -1,0 +1,77 @@
+"""Writing staged rows: the fast paths store exactly what Django's ORM would store."""
+
+import json
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+from django.db import connection
+
+from analytics.importing import writing
+from analytics.models import Event
+
+from ..uploads import upload
+
+pytestmark = pytest.mark.django_db
+
+STAMPS = [
+    datetime(2024, 1, 1, 10, 0, 0, tzinfo=UTC),
+    datetime(2024, 1, 1, 10, 0, 0, 250, tzinfo=UTC),
+    datetime(1999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    datetime(2024, 2, 29, 0, 0, 1, tzinfo=UTC),
+    datetime(2024, 3, 1, 12, 30, 0, 500000, tzinfo=UTC),
+    datetime(2024, 3, 1, 12, 30, 0, tzinfo=UTC),
+    datetime(2200, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+]
+ROWS = [
+    {
+        "timestamp": stamp,
+        "event": ["view", "purchase", "café ☕", "a'b", 'say "hi"', "x" * 200, "view"][number],
+        "user_id": f"u{number % 3}",
+        "session_id": "" if number % 2 else f"s{number}",
+        "page": "/p?q=1&r=2" if number == 4 else "",
+        "source": "",
+        "medium": "",
+        "campaign": "",
+        "channel": "",
+        "device": "",
+        "country": "",
+        "revenue": [0.0, 19.99, 1e-9, 123456789.125, 0.0, -5.5, 0.1][number],
+        "order_id": "",
+        "extra": None if number in (0, 5) else f'{{"brand":"b{number}","note":"é \\"q\\""}}',
+    }
+    for number, stamp in enumerate(STAMPS)
+]
+COLUMNS = [name for name in ROWS[0] if name not in ("timestamp", "extra")]
+
+
+def _stored(dataset_id: int) -> list[tuple]:
+    """The rows in insertion order: as the database holds them, and `extra` as the ORM reads it."""
+    table = Event._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT CAST(timestamp AS TEXT), {', '.join(COLUMNS)} FROM {table} "
+            "WHERE dataset_id = %s ORDER BY id",
+            [dataset_id],
+        )
+        stored = cursor.fetchall()
+    extras = Event.objects.filter(dataset_id=dataset_id).order_by("id").values_list("extra")
+    return [row + extra for row, extra in zip(stored, extras, strict=True)]
+
+
+@pytest.mark.parametrize("rows_per_insert", [1, 3, 2_000])
+def test_write_batch_stores_what_the_orm_stores(workspace, monkeypatch, rows_per_insert):
+    by_orm = upload(workspace, "a,b\n1,2\n", name="orm.csv").dataset
+    by_batch = upload(workspace, "a,b\n3,4\n", name="batch.csv").dataset
+    Event.objects.bulk_create(
+        Event(dataset=by_orm, **{**row, "extra": json.loads(row["extra"] or "null")})
+        for row in ROWS
+    )
+    monkeypatch.setattr(writing, "SQLITE_ROWS_PER_INSERT", rows_per_insert)
+
+    frame = pd.DataFrame(ROWS)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).astype("datetime64[us, UTC]")
+    writing.write_batch("events", by_batch.pk, frame)
+
+    assert len(_stored(by_batch.pk)) == len(ROWS)
+    assert _stored(by_batch.pk) == _stored(by_orm.pk)
