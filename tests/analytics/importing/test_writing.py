@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from analytics.importing import writing
 from analytics.models import Event
@@ -75,3 +75,42 @@ def test_write_batch_stores_what_the_orm_stores(workspace, monkeypatch, rows_per
 
     assert len(_stored(by_batch.pk)) == len(ROWS)
     assert _stored(by_batch.pk) == _stored(by_orm.pk)
+
+
+def _replication_role() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW session_replication_role")
+        return cursor.fetchone()[0]
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the foreign key check is PostgreSQL's"
+)
+
+
+@postgresql_only
+def test_rows_of_the_locked_dataset_skip_the_foreign_key_check_only_inside(workspace):
+    dataset = upload(workspace, "a,b\n1,2\n").dataset
+    frame = pd.DataFrame(ROWS)
+
+    with transaction.atomic():
+        with writing.dataset_key_trusted():
+            inside = _replication_role()
+            writing.write_batch("events", dataset.pk, frame)
+        after = _replication_role()
+
+    assert (inside, after) == ("replica", "origin")
+    assert Event.objects.filter(dataset=dataset).count() == len(ROWS)
+
+
+@postgresql_only
+def test_a_role_that_may_not_skip_the_check_writes_with_it(workspace):
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL ROLE pg_read_all_data")  # built in, not a superuser
+        with writing.dataset_key_trusted():
+            inside = _replication_role()
+        still_usable = Event.objects.count()  # the refused SET left the transaction usable
+
+    assert inside == "origin"
+    assert still_usable == 0
