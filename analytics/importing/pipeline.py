@@ -343,7 +343,7 @@ def _write(
         if locked.status == DatasetStatus.READY:
             return  # another run finished it first: same rows, once
         writing.delete_rows(dataset.pk)
-        with writing.dataset_key_trusted():  # the dataset is locked: its rows need no check
+        with writing.trusted_rows():  # rows made here, of the locked dataset
             for batch in stage.batches(writing.WRITE_BATCH):
                 writing.write_batch(plan.kind, dataset.pk, batch)
         rows = result.rows

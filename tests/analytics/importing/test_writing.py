@@ -94,7 +94,7 @@ def test_rows_of_the_locked_dataset_skip_the_foreign_key_check_only_inside(works
     frame = pd.DataFrame(ROWS)
 
     with transaction.atomic():
-        with writing.dataset_key_trusted():
+        with writing.trusted_rows():
             inside = _replication_role()
             writing.write_batch("events", dataset.pk, frame)
         after = _replication_role()
@@ -108,9 +108,29 @@ def test_a_role_that_may_not_skip_the_check_writes_with_it(workspace):
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL ROLE pg_read_all_data")  # built in, not a superuser
-        with writing.dataset_key_trusted():
+        with writing.trusted_rows():
             inside = _replication_role()
         still_usable = Event.objects.count()  # the refused SET left the transaction usable
 
     assert inside == "origin"
     assert still_usable == 0
+
+
+def _checks_ignored() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA ignore_check_constraints")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's CHECK of the JSON columns")
+def test_sqlite_skips_the_json_check_of_rows_it_made_only_inside(workspace):
+    dataset = upload(workspace, "a,b\n1,2\n").dataset
+
+    with transaction.atomic():
+        with writing.trusted_rows():
+            inside = _checks_ignored()
+            writing.write_batch("events", dataset.pk, pd.DataFrame(ROWS))
+        after = _checks_ignored()
+
+    assert (inside, after) == (1, 0)
+    assert Event.objects.filter(dataset=dataset).count() == len(ROWS)
