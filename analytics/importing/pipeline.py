@@ -343,7 +343,8 @@ def _write(
         if locked.status == DatasetStatus.READY:
             return  # another run finished it first: same rows, once
         writing.delete_rows(dataset.pk)
-        with writing.trusted_rows():  # rows made here, of the locked dataset
+        # rows made here, of the locked dataset; their JSON made here unless the file has JSON cells
+        with writing.trusted_rows(json_is_ours=not plan.json_columns):
             for batch in stage.batches(writing.WRITE_BATCH):
                 writing.write_batch(plan.kind, dataset.pk, batch)
         rows = result.rows

@@ -124,7 +124,7 @@ def bulk_load() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def trusted_rows() -> Iterator[None]:
+def trusted_rows(*, json_is_ours: bool = True) -> Iterator[None]:
     """Rows written inside skip the per-row checks that cannot fail for rows the import made.
 
     PostgreSQL: the dataset foreign key. Django makes it DEFERRABLE INITIALLY DEFERRED, so every
@@ -135,11 +135,13 @@ def trusted_rows() -> Iterator[None]:
     skips it; for any other the rows are checked as before. The setting is LOCAL: it ends with
     the transaction in any case.
 
-    SQLite: the CHECK (JSON_VALID(...)) of the JSON columns, a sixth of SQLite's insert time. The
-    import writes there only JSON text it made itself (`json_objects`, `json.dumps`), and
-    PostgreSQL, which parses every value into jsonb, keeps checking the same text.
+    SQLite: the CHECK (JSON_VALID(...)) of the JSON columns, a sixth of SQLite's insert time,
+    when `json_is_ours`: the JSON text is then built by the import from plain text values
+    (`json_objects`, `json.dumps` of texts and finite numbers), valid by construction. Not for
+    a file with JSON cells: a NaN read from one would be written as invalid JSON, which the check
+    refuses, as PostgreSQL's jsonb does.
     """
-    if connection.vendor == "sqlite":
+    if connection.vendor == "sqlite" and json_is_ours:
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA ignore_check_constraints")
             (previous,) = cursor.fetchone()
