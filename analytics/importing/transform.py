@@ -302,10 +302,14 @@ def json_objects(columns: dict[str, pd.Series], index: pd.Index) -> pd.Series:
     """One JSON object (text) per row from text columns, without the empty values; NaN if none.
 
     Built by pyarrow a whole column at a time; a column is escaped only when some value needs it.
+    Each column gives three texts per row, empty where its value is: the opening (`,"key":"`,
+    without the comma before the row's first value), the value and the closing quote; one join
+    of them all makes the objects.
     """
     if not columns:
         return pd.Series(None, index=index, dtype="object")
-    pieces = []
+    parts: list[Any] = ["{"]
+    seen = None  # whether the row has a value in an earlier column
     for key, values in columns.items():
         text = pc.fill_null(pa.array(values, type=pa.string()), "")
         escaped = text
@@ -318,14 +322,17 @@ def json_objects(columns: dict[str, pd.Series], index: pd.Index) -> pd.Series:
                 for row in np.flatnonzero(controls):
                     cells[row] = json.dumps(text[row].as_py())[1:-1]
                 escaped = pa.array(cells, type=pa.string())
-        prefix = "," + json.dumps(key, ensure_ascii=False) + ':"'
-        piece = pc.binary_join_element_wise(prefix, escaped, '"', "")
-        pieces.append(pc.if_else(pc.equal(text, ""), "", piece))
-    # (null_handling="skip" would spare the leading comma and this slice, but pyarrow 26 drops
-    # the rows where every piece is null from its result)
-    parts = pc.binary_join_element_wise(*pieces, "")
-    objects = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(parts, 1), "}", "")
-    objects = pc.if_else(pc.equal(parts, ""), pa.scalar(None, pa.string()), objects)
+        present = pc.not_equal(text, "")
+        name = json.dumps(key, ensure_ascii=False) + ':"'
+        if seen is None:
+            opening = pc.if_else(present, name, "")
+            seen = present
+        else:
+            opening = pc.if_else(present, pc.if_else(seen, "," + name, name), "")
+            seen = pc.or_(seen, present)
+        parts += [opening, escaped, pc.if_else(present, '"', "")]
+    objects = pc.binary_join_element_wise(*parts, "}", "")
+    objects = pc.if_else(seen, objects, pa.scalar(None, pa.string()))
     return pd.Series(pd.array(objects, dtype="str"), index=index)
 
 
