@@ -301,7 +301,7 @@ def _run(dataset: Dataset, workdir: Path) -> Dataset:
     except Exception as error:  # a ValidationError of the mapping, or an unreadable file
         messages = getattr(error, "messages", None)
         return _fail(dataset, " ".join(messages) if messages else f"{error}")
-    stage = writing.Stage(workdir / "rows.parquet", plan.kind)
+    stage = writing.Stage(workdir / "rows.arrows", plan.kind)
     report_path = workdir / "errors.csv"
     try:
         with report_path.open("w", newline="", encoding="utf-8") as handle:

@@ -4,6 +4,7 @@ import json
 from datetime import UTC, datetime
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 from django.db import connection, transaction
 
@@ -143,3 +144,31 @@ def test_sqlite_keeps_the_json_check_for_json_read_from_the_file(workspace):
             inside = _checks_ignored()
 
     assert inside == 0
+
+
+@pytest.mark.parametrize("size", [1, 3, 4, 7, 50])
+def test_the_stage_gives_back_every_row_in_order_size_at_a_time(tmp_path, size):
+    stage = writing.Stage(tmp_path / "rows.arrows", "events")
+    frame = pd.DataFrame(ROWS)
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True).astype("datetime64[us, UTC]")
+    frame.insert(0, "line", range(2, 2 + len(frame)))
+    for start, end in ((0, 2), (2, 2), (2, 5), (5, 7)):  # chunks of 2, 0, 3 and 2 rows
+        stage.append(frame.iloc[start:end])
+    stage.close()
+
+    batches = list(stage.batches(size))
+
+    assert [len(batch) for batch in batches[:-1]] == [size] * (len(batches) - 1)
+    assert 0 < len(batches[-1]) <= size
+    back = pa.Table.from_batches(batches)
+    assert back["line"].to_pylist() == list(range(2, 2 + len(ROWS)))
+    assert back["timestamp"].to_pylist() == STAMPS
+    assert back["event"].to_pylist() == [row["event"] for row in ROWS]
+    assert back["extra"].to_pylist() == [row["extra"] for row in ROWS]
+
+
+def test_a_stage_without_rows_gives_no_batch(tmp_path):
+    stage = writing.Stage(tmp_path / "rows.arrows", "events")
+    stage.close()
+
+    assert list(stage.batches(10)) == []
