@@ -106,7 +106,8 @@ class Stage:
                     pending = table.slice(size).to_batches()
                     buffered -= size
         if buffered:
-            yield from pa.Table.from_batches(pending, schema=self.schema).combine_chunks().to_batches()
+            rest = pa.Table.from_batches(pending, schema=self.schema)
+            yield from rest.combine_chunks().to_batches()
 
 
 def _columns(kind: str) -> list[str]:

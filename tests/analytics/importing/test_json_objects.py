@@ -84,4 +84,4 @@ def test_a_slice_of_a_larger_column_is_escaped_from_its_own_values():
     objects = json_objects({"k": plain}, plain.index)
 
     assert list(objects) == ['{"k":"plain"}', '{"k":"plain too"}']
-    assert list(json_objects({"k": values}, values.index))[0] == '{"k":"\\"quoted\\""}'
+    assert json_objects({"k": values}, values.index).iloc[0] == '{"k":"\\"quoted\\""}'

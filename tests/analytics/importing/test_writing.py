@@ -139,9 +139,8 @@ def test_sqlite_skips_the_json_check_of_rows_it_made_only_inside(workspace):
 
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's CHECK of the JSON columns")
 def test_sqlite_keeps_the_json_check_for_json_read_from_the_file(workspace):
-    with transaction.atomic():
-        with writing.trusted_rows(json_is_ours=False):
-            inside = _checks_ignored()
+    with transaction.atomic(), writing.trusted_rows(json_is_ours=False):
+        inside = _checks_ignored()
 
     assert inside == 0
 
