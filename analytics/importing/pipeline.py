@@ -301,7 +301,7 @@ def _run(dataset: Dataset, workdir: Path) -> Dataset:
     except Exception as error:  # a ValidationError of the mapping, or an unreadable file
         messages = getattr(error, "messages", None)
         return _fail(dataset, " ".join(messages) if messages else f"{error}")
-    stage = writing.Stage(workdir / "rows.parquet", plan.kind)
+    stage = writing.Stage(workdir / "rows.arrows", plan.kind)
     report_path = workdir / "errors.csv"
     try:
         with report_path.open("w", newline="", encoding="utf-8") as handle:
@@ -343,8 +343,10 @@ def _write(
         if locked.status == DatasetStatus.READY:
             return  # another run finished it first: same rows, once
         writing.delete_rows(dataset.pk)
-        for batch in stage.batches(writing.WRITE_BATCH):
-            writing.write_batch(plan.kind, dataset.pk, batch)
+        # rows made here, of the locked dataset; their JSON made here unless the file has JSON cells
+        with writing.trusted_rows(json_is_ours=not plan.json_columns):
+            for batch in stage.batches(writing.WRITE_BATCH):
+                writing.write_batch(plan.kind, dataset.pk, batch)
         rows = result.rows
         notes = list(result.notes)
         if plan.kind == "events":

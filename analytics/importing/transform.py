@@ -302,14 +302,18 @@ def json_objects(columns: dict[str, pd.Series], index: pd.Index) -> pd.Series:
     """One JSON object (text) per row from text columns, without the empty values; NaN if none.
 
     Built by pyarrow a whole column at a time; a column is escaped only when some value needs it.
+    Each column gives three texts per row, empty where its value is: the opening (`,"key":"`,
+    without the comma before the row's first value), the value and the closing quote; one join
+    of them all makes the objects.
     """
     if not columns:
         return pd.Series(None, index=index, dtype="object")
-    pieces = []
+    parts: list[Any] = ["{"]
+    seen = None  # whether the row has a value in an earlier column
     for key, values in columns.items():
         text = pc.fill_null(pa.array(values, type=pa.string()), "")
         escaped = text
-        if pc.any(pc.match_substring_regex(text, NEEDS_ESCAPE)).as_py():
+        if _may_need_escape(text) and pc.any(pc.match_substring_regex(text, NEEDS_ESCAPE)).as_py():
             escaped = pc.replace_substring(text, "\\", "\\\\")
             escaped = pc.replace_substring(escaped, '"', '\\"')
             controls = pc.match_substring_regex(text, CONTROLS).to_numpy(zero_copy_only=False)
@@ -318,13 +322,38 @@ def json_objects(columns: dict[str, pd.Series], index: pd.Index) -> pd.Series:
                 for row in np.flatnonzero(controls):
                     cells[row] = json.dumps(text[row].as_py())[1:-1]
                 escaped = pa.array(cells, type=pa.string())
-        prefix = "," + json.dumps(key, ensure_ascii=False) + ':"'
-        piece = pc.binary_join_element_wise(prefix, escaped, '"', "")
-        pieces.append(pc.if_else(pc.equal(text, ""), "", piece))
-    parts = pc.binary_join_element_wise(*pieces, "")
-    objects = pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(parts, 1), "}", "")
-    objects = pc.if_else(pc.equal(parts, ""), pa.scalar(None, pa.string()), objects)
+        present = pc.not_equal(text, "")
+        name = json.dumps(key, ensure_ascii=False) + ':"'
+        if seen is None:
+            opening = pc.if_else(present, name, "")
+            seen = present
+        else:
+            opening = pc.if_else(present, pc.if_else(seen, "," + name, name), "")
+            seen = pc.or_(seen, present)
+        parts += [opening, escaped, pc.if_else(present, '"', "")]
+    objects = pc.binary_join_element_wise(*parts, "}", "")
+    objects = pc.if_else(seen, objects, pa.scalar(None, pa.string()))
     return pd.Series(pd.array(objects, dtype="str"), index=index)
+
+
+def _may_need_escape(text: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether the UTF-8 bytes of these values hold a quote, a backslash or a control character.
+
+    A look at the raw bytes, much cheaper than a regular expression run value by value; True
+    only sends the column to the exact test.
+    """
+    chunks = text.chunks if isinstance(text, pa.ChunkedArray) else [text]
+    for chunk in chunks:
+        _validity, offsets, data = chunk.buffers()[:3]
+        if data is None or len(chunk) == 0:
+            continue
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        bounds = np.frombuffer(offsets, dtype=width)
+        first, last = int(bounds[chunk.offset]), int(bounds[chunk.offset + len(chunk)])
+        raw = np.frombuffer(data, dtype=np.uint8)[first:last]
+        if (raw < 0x20).any() or (raw == 0x22).any() or (raw == 0x5C).any():
+            return True
+    return False
 
 
 def _extra(
