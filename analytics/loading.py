@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper as Connection
 from django.db.backends.utils import CursorWrapper
 from django.db.models import (
@@ -291,7 +291,11 @@ class _ExtraJson(Func):
 
 
 class _Line(Func):
-    """The values joined into one line by FIELD_SEPARATOR (a NULL prints as "")."""
+    """The values joined into one line by FIELD_SEPARATOR (a NULL prints as "").
+
+    SQLite gives the line as a BLOB: Python then copies its UTF-8 bytes instead of decoding them
+    into a str that would be encoded again for Arrow.
+    """
 
     output_field = TextField()
 
@@ -301,9 +305,10 @@ class _Line(Func):
             sql, expression_params = compiler.compile(expression)
             parts.append(sql)
             params.extend(expression_params)
-        function = "printf" if connection.vendor == "sqlite" else "format"
         line_format = FIELD_SEPARATOR.join(["%s"] * len(parts))
-        return f"{function}(%s, {', '.join(parts)})", (line_format, *params)
+        if connection.vendor == "sqlite":
+            return f"CAST(printf(%s, {', '.join(parts)}) AS BLOB)", (line_format, *params)
+        return f"format(%s, {', '.join(parts)})", (line_format, *params)
 
 
 def _read_table(events: QuerySet, columns: dict[str, Expression]) -> pa.Table:
@@ -321,13 +326,27 @@ def _read_table(events: QuerySet, columns: dict[str, Expression]) -> pa.Table:
     types["revenue"] = pa.float64()
     types["jm_ts"] = pa.int64() if connection.vendor == "postgresql" else pa.string()
     try:
+        table = None
         if connection.vendor in ("sqlite", "postgresql") and len(columns) < MAX_LINE_COLUMNS:
-            table = _read_lines(events, columns, types)
-            if table is not None:
-                return table.select(names)
+            table = _read_lines_in_transaction(events, columns, types)
+        if table is not None:
+            return table.select(names)
         return _read_cells(events, columns, types)
     except EmptyResultSet:  # e.g. a map without datasets
         return pa.table({name: pa.array([], type=types[name]) for name in names})
+
+
+def _read_lines_in_transaction(
+    events: QuerySet, columns: dict[str, Expression], types: dict
+) -> pa.Table | None:
+    """`_read_lines` in a transaction on PostgreSQL: there its server-side cursor streams, each
+    fetch running the query for the next chunk while Python parses the last one; in autocommit,
+    Django declares it WITH HOLD and PostgreSQL runs the whole query before the first fetch.
+    (SQLite's transactions here are IMMEDIATE: they would lock out writers.)"""
+    if connection.vendor != "postgresql":
+        return _read_lines(events, columns, types)
+    with transaction.atomic(using=events.db):
+        return _read_lines(events, columns, types)
 
 
 def _read_lines(events: QuerySet, columns: dict[str, Expression], types: dict) -> pa.Table | None:
@@ -358,7 +377,7 @@ def _read_lines(events: QuerySet, columns: dict[str, Expression], types: dict) -
             for rows in chunks:
                 lines, revenue = zip(*rows, strict=True)
                 try:
-                    table = pcsv.read_csv(io.BytesIO("\n".join(lines).encode()), **options)
+                    table = pcsv.read_csv(io.BytesIO(_joined_lines(lines)), **options)
                 except pa.ArrowInvalid:  # a value holding the separator
                     return None
                 if table.num_rows != len(rows):  # a value holding a line break
@@ -369,6 +388,13 @@ def _read_lines(events: QuerySet, columns: dict[str, Expression], types: dict) -
         return pa.table({name: pa.array([], type=types[name]) for name in [*columns, "revenue"]})
     revenue = np.nan_to_num(np.concatenate(revenues), nan=0.0)  # NULLIF made 0 a NULL
     return pa.concat_tables(tables).append_column("revenue", pa.array(revenue))
+
+
+def _joined_lines(lines: tuple[str | bytes, ...]) -> bytes:
+    """The lines as one UTF-8 text (SQLite gives them as bytes: see _Line)."""
+    if lines and isinstance(lines[0], bytes):
+        return b"\n".join(lines)
+    return "\n".join(lines).encode()
 
 
 def _prefetched_chunks(cursor: CursorWrapper) -> Iterator[list[tuple]]:
