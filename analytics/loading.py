@@ -15,7 +15,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -54,6 +54,7 @@ from touchpoints.rules import CANONICAL_FIELDS
 TEXT_FIELDS = tuple(field for field in CANONICAL_FIELDS if field not in ("timestamp", "revenue"))
 CHUNK_ROWS = 50_000
 FIELD_SEPARATOR = "\x1f"  # ASCII unit separator: joins a row's values into one line
+TEXT_CODES = pa.dictionary(pa.int32(), pa.string())
 MAX_LINE_COLUMNS = 90  # below the function argument limits (PostgreSQL 100, SQLite 127)
 
 
@@ -266,18 +267,18 @@ SQL = tuple[str, tuple]
 
 
 class _TimestampColumn(Func):
-    """The timestamp in a form that converts fast: µs since the epoch, or SQLite's stored text.
+    """The timestamp as text, which Arrow converts fast: SQLite's stored text, PostgreSQL's ISO
+    text in UTC ("2019-10-01 08:00:00.5+00", see _read_transaction).
 
-    Selecting the bare column would make the SQLite driver parse each value into a datetime.
+    Selecting the bare column would make the driver build a datetime per value; PostgreSQL's
+    EXTRACT(EPOCH ...) computes in numeric, which costs it more than printing the text.
     """
+
+    output_field = TextField()
 
     def as_sql(self, compiler: Compiler, connection: Connection, **extra: Any) -> SQL:
         sql, params = compiler.compile(self.source_expressions[0])
         return f"CAST({sql} AS TEXT)", params
-
-    def as_postgresql(self, compiler: Compiler, connection: Connection, **extra: Any) -> SQL:
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"(EXTRACT(EPOCH FROM {sql}) * 1000000)::bigint", params
 
 
 class _ExtraJson(Func):
@@ -362,8 +363,8 @@ class _Line(Func):
 
 
 def _read_table(events: QuerySet, columns: dict[str, Expression]) -> pa.Table:
-    """The events' `columns` and `revenue` as an Arrow table: `jm_ts` as µs (PostgreSQL) or the
-    stored text (SQLite), `revenue` as float64, every other column as text ("" for NULL).
+    """The events' `columns` and `revenue` as an Arrow table: `revenue` as float64, every other
+    column as text ("" for NULL).
 
     Through the DB-API every result cell becomes a Python object, which dominates for a million
     rows; so the database joins each row's text values into one line (printf / format), and Arrow
@@ -374,29 +375,33 @@ def _read_table(events: QuerySet, columns: dict[str, Expression]) -> pa.Table:
     names = [*columns, "revenue"]
     types = {name: pa.string() for name in names}
     types["revenue"] = pa.float64()
-    types["jm_ts"] = pa.int64() if connection.vendor == "postgresql" else pa.string()
     try:
-        table = None
-        if connection.vendor in ("sqlite", "postgresql") and len(columns) < MAX_LINE_COLUMNS:
-            table = _read_lines_in_transaction(events, columns, types)
-        if table is not None:
-            return table.select(names)
-        return _read_cells(events, columns, types)
+        with _read_transaction(events.db):
+            table = None
+            if connection.vendor in ("sqlite", "postgresql") and len(columns) < MAX_LINE_COLUMNS:
+                table = _read_lines(events, columns, types)
+            if table is not None:
+                return table.select(names)
+            return _read_cells(events, columns, types)
     except EmptyResultSet:  # e.g. a map without datasets
         return pa.table({name: pa.array([], type=types[name]) for name in names})
 
 
-def _read_lines_in_transaction(
-    events: QuerySet, columns: dict[str, Expression], types: dict
-) -> pa.Table | None:
-    """`_read_lines` in a transaction on PostgreSQL: there its server-side cursor streams, each
-    fetch running the query for the next chunk while Python parses the last one; in autocommit,
-    Django declares it WITH HOLD and PostgreSQL runs the whole query before the first fetch.
-    (SQLite's transactions here are IMMEDIATE: they would lock out writers.)"""
+@contextmanager
+def _read_transaction(alias: str) -> Iterator[None]:
+    """On PostgreSQL, a transaction printing instants as ISO text in UTC: in a transaction its
+    server-side cursor streams, each fetch running the query for the next chunk while Python
+    parses the last one; in autocommit, Django declares it WITH HOLD and PostgreSQL runs the
+    whole query before the first fetch. (SQLite's transactions here are IMMEDIATE: they would
+    lock out writers, and its reads need none.)"""
     if connection.vendor != "postgresql":
-        return _read_lines(events, columns, types)
-    with transaction.atomic(using=events.db):
-        return _read_lines(events, columns, types)
+        yield
+        return
+    with transaction.atomic(using=alias):
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL DateStyle = 'ISO'")
+            cursor.execute("SET LOCAL TimeZone = 'UTC'")
+        yield
 
 
 def _read_lines(events: QuerySet, columns: dict[str, Expression], types: dict) -> pa.Table | None:
@@ -416,8 +421,14 @@ def _read_lines(events: QuerySet, columns: dict[str, Expression], types: dict) -
             newlines_in_values=False,
             ignore_empty_lines=False,
         ),
+        # text arrives dictionary-encoded: Arrow hashes each value as it parses it, instead of
+        # copying it into a string column that _encode would hash afterwards
         "convert_options": pcsv.ConvertOptions(
-            column_types={name: types[name] for name in columns}, strings_can_be_null=False
+            column_types={
+                name: TEXT_CODES if types[name] == pa.string() and name != "jm_ts" else types[name]
+                for name in columns
+            },
+            strings_can_be_null=False,
         ),
     }
     tables, revenues = [], []
@@ -492,7 +503,14 @@ def _without_nulls(table: pa.Table) -> pa.Table:
 
 
 def _encode(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
-    """Integer codes (0..n-1) and the distinct values of a text column."""
+    """Integer codes (0..n-1) and the distinct values of a text column (plain or dictionary)."""
+    if pa.types.is_dictionary(column.type) and column.num_chunks:
+        # each chunk has a dictionary of its own: one for all, each chunk's indices into it
+        unified = column.unify_dictionaries()
+        indices = pa.chunked_array([chunk.indices for chunk in unified.chunks])
+        return indices.to_numpy().astype(np.int64), unified.chunk(0).dictionary
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(pa.string())
     encoded = column.combine_chunks().dictionary_encode()
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     return codes, encoded.dictionary
@@ -504,15 +522,18 @@ def _factorize(values: list[str]) -> tuple[np.ndarray, list[str]]:
 
 
 def _micros(column: pa.ChunkedArray) -> np.ndarray:
-    """Timestamps as int64 µs since the epoch, from µs (PostgreSQL) or SQLite's stored text."""
-    if pa.types.is_integer(column.type):
-        return column.to_numpy().astype(np.int64, copy=False)
-    try:  # Django stores "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC
-        instants = pc.cast(column, pa.timestamp("us"))
-        return instants.to_numpy().view(np.int64) if len(column) else np.empty(0, np.int64)
-    except pa.ArrowInvalid:  # anything else ISO 8601, offsets included
-        parsed = pd.to_datetime(column.to_numpy(), format="ISO8601", utc=True)
-        return parsed.as_unit("us").asi8
+    """Timestamps as int64 µs since the epoch, from their text: SQLite's stored text (Django
+    stores "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC) or PostgreSQL's (the same, then "+00")."""
+    if not len(column):
+        return np.empty(0, np.int64)
+    for instant_type in (pa.timestamp("us"), pa.timestamp("us", tz="UTC")):
+        try:  # a failing cast fails at its first value
+            return pc.cast(column, instant_type).to_numpy().view(np.int64)
+        except pa.ArrowInvalid:
+            continue
+    # anything else ISO 8601, other offsets included
+    parsed = pd.to_datetime(column.to_numpy(), format="ISO8601", utc=True)
+    return parsed.as_unit("us").asi8
 
 
 def _categorical(codes: np.ndarray, values: list[str]) -> pd.Categorical:
