@@ -5,7 +5,8 @@ columns that the figures and the rules need (see `_read_table` for how they trav
 into numpy arrays: timestamps as integer microseconds, users, sessions and order ids as integer
 codes, rule fields as categoricals. Extra properties are pulled out of the JSON column in SQL as
 their JSON text, read once per distinct value, so that a value reads the same on SQLite and
-PostgreSQL (see `_ExtraJson`).
+PostgreSQL (see `_ExtraJson`); on SQLite the column travels whole and the database extracts the
+properties once per distinct object (see `_extras_as_whole_objects`).
 """
 
 from __future__ import annotations
