@@ -27,10 +27,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from django.core.exceptions import EmptyResultSet
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper as Connection
 from django.db.backends.utils import CursorWrapper
 from django.db.models import (
+    BigIntegerField,
     Case,
     Expression,
     F,
@@ -40,13 +41,14 @@ from django.db.models import (
     Min,
     Q,
     QuerySet,
+    Sum,
     TextField,
     Value,
     When,
 )
 from django.db.models.sql.compiler import SQLCompiler as Compiler
 
-from analytics.models import AggregateRow, DatasetKind, Event, SurveyResponse
+from analytics.models import AggregateRow, Dataset, DatasetKind, Event, SurveyResponse
 from analytics.rules import as_number, number_text
 from journeymap.models import JourneyMap
 from touchpoints.rules import CANONICAL_FIELDS
@@ -56,6 +58,8 @@ TEXT_FIELDS = tuple(field for field in CANONICAL_FIELDS if field not in ("timest
 CHUNK_ROWS = 50_000
 FIELD_SEPARATOR = "\x1f"  # ASCII unit separator: joins a row's values into one line
 TEXT_CODES = pa.dictionary(pa.int32(), pa.string())
+READ_PARTS = 2  # PostgreSQL reads a large map in this many queries side by side (_read_parts)
+SPLIT_FROM_ROWS = 200_000  # below this, another connection costs more than it saves
 MAX_LINE_COLUMNS = 90  # below the function argument limits (PostgreSQL 100, SQLite 127)
 
 
@@ -116,7 +120,8 @@ def load_events(
 ) -> EventTable:
     """The events of the map's datasets in [start, end) (a None bound is open), with `fields`."""
     fields = sorted(set(fields))
-    events = Event.objects.filter(dataset_id__in=dataset_ids(journey_map))
+    ids = dataset_ids(journey_map)
+    events = Event.objects.filter(dataset_id__in=ids)
     if start is not None:
         events = events.filter(timestamp__gte=start)
     if end is not None:
@@ -139,7 +144,7 @@ def load_events(
         columns.update(
             {f"jm_x{index}": _ExtraJson(F("extra"), key=key) for index, key in enumerate(extras)}
         )
-    table = _read_table(events.order_by(), columns)
+    table = _read_table(events.order_by(), columns, parts=_read_parts_for(ids))
 
     timestamps = _micros(table.column("jm_ts"))
     user_codes, user_names = _encode(table.column("jm_user"))
@@ -342,6 +347,20 @@ def _extra_values(objects: list[str], keys: list[str]) -> list[list[str]]:
     return values
 
 
+class _Remainder(Func):
+    """An integer column's remainder by a constant divisor."""
+
+    output_field = BigIntegerField()
+
+    def __init__(self, expression: F, *, divisor: int) -> None:
+        super().__init__(expression)
+        self.divisor = divisor
+
+    def as_sql(self, compiler: Compiler, connection: Connection, **extra: Any) -> SQL:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql} %% {int(self.divisor)})", params
+
+
 class _Line(Func):
     """The values joined into one line by FIELD_SEPARATOR (a NULL prints as "").
 
@@ -363,7 +382,17 @@ class _Line(Func):
         return f"format(%s, {', '.join(parts)})", (line_format, *params)
 
 
-def _read_table(events: QuerySet, columns: dict[str, Expression]) -> pa.Table:
+def _read_parts_for(ids: list[int]) -> int:
+    """How many queries side by side read these datasets' events (see _read_parts): READ_PARTS
+    for a large map on PostgreSQL outside a transaction (whose rows other connections may not
+    see), else one."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    rows = Dataset.objects.filter(pk__in=ids).aggregate(rows=Sum("row_count"))["rows"] or 0
+    return READ_PARTS if rows >= SPLIT_FROM_ROWS else 1
+
+
+def _read_table(events: QuerySet, columns: dict[str, Expression], *, parts: int = 1) -> pa.Table:
     """The events' `columns` and `revenue` as an Arrow table: `revenue` as float64, every other
     column as text ("" for NULL).
 
@@ -371,7 +400,8 @@ def _read_table(events: QuerySet, columns: dict[str, Expression]) -> pa.Table:
     rows; so the database joins each row's text values into one line (printf / format), and Arrow
     splits the lines in C. Revenue travels beside the line as a number, so that it stays exact.
     A value that would break the line format (a separator or a line break in it) makes the query
-    run again the portable way, one cell at a time.
+    run again the portable way, one cell at a time. With `parts` > 1 (PostgreSQL), the lines
+    come from that many queries side by side (see `_read_parts`).
     """
     names = [*columns, "revenue"]
     types = {name: pa.string() for name in names}
@@ -380,7 +410,10 @@ def _read_table(events: QuerySet, columns: dict[str, Expression]) -> pa.Table:
         with _read_transaction(events.db):
             table = None
             if connection.vendor in ("sqlite", "postgresql") and len(columns) < MAX_LINE_COLUMNS:
-                table = _read_lines(events, columns, types)
+                if parts > 1:
+                    table = _read_parts(events, columns, types, parts)
+                else:
+                    table = _read_lines(events, columns, types)
             if table is not None:
                 return table.select(names)
             return _read_cells(events, columns, types)
@@ -389,20 +422,51 @@ def _read_table(events: QuerySet, columns: dict[str, Expression]) -> pa.Table:
 
 
 @contextmanager
-def _read_transaction(alias: str) -> Iterator[None]:
-    """On PostgreSQL, a transaction printing instants as ISO text in UTC: in a transaction its
-    server-side cursor streams, each fetch running the query for the next chunk while Python
-    parses the last one; in autocommit, Django declares it WITH HOLD and PostgreSQL runs the
-    whole query before the first fetch. (SQLite's transactions here are IMMEDIATE: they would
-    lock out writers, and its reads need none.)"""
+def _read_transaction(alias: str, snapshot: str | None = None) -> Iterator[None]:
+    """On PostgreSQL, a transaction printing instants as ISO text in UTC (in `snapshot`, one
+    that another transaction exported, if given): in a transaction its server-side cursor
+    streams, each fetch running the query for the next chunk while Python parses the last one;
+    in autocommit, Django declares it WITH HOLD and PostgreSQL runs the whole query before the
+    first fetch. (SQLite's transactions here are IMMEDIATE: they would lock out writers, and its
+    reads need none.)"""
     if connection.vendor != "postgresql":
         yield
         return
     with transaction.atomic(using=alias):
         with connection.cursor() as cursor:
+            if snapshot is not None:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
             cursor.execute("SET LOCAL DateStyle = 'ISO'")
             cursor.execute("SET LOCAL TimeZone = 'UTC'")
         yield
+
+
+def _read_parts(
+    events: QuerySet, columns: dict[str, Expression], types: dict, parts: int
+) -> pa.Table | None:
+    """`_read_lines` of `parts` disjoint parts of the events (by id), each in a thread and on a
+    connection of its own, all in the snapshot of this transaction (so together they are what
+    one query would read): each server process formats its part's lines on a core of its own,
+    which is what a read on PostgreSQL waits for. (On SQLite the database runs in this process,
+    and its driver takes the GIL for every row: parts there gain nothing.)"""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_export_snapshot()")
+        [snapshot] = cursor.fetchone()
+
+    def read_part(part: int) -> pa.Table | None:
+        try:
+            with _read_transaction(events.db, snapshot):
+                rows = events.alias(jm_part=_Remainder(F("pk"), divisor=parts))
+                return _read_lines(rows.filter(jm_part=part), columns, types)
+        finally:
+            connections[events.db].close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=parts, thread_name_prefix="jm-part") as pool:
+        tables = list(pool.map(read_part, range(parts)))
+    if any(table is None for table in tables):
+        return None
+    return pa.concat_tables(tables)
 
 
 def _read_lines(events: QuerySet, columns: dict[str, Expression], types: dict) -> pa.Table | None:
