@@ -182,10 +182,13 @@ def rule_masks(
     events: EventTable, stages: list[tuple[Stage, list[dict]]], personas: Iterable[Persona] = ()
 ) -> RuleMasks:
     """The rules tested once on a whole table, for `compute_metrics_on` of its periods."""
+    known: dict[str, np.ndarray] = {}  # condition masks, shared by every rule
     return RuleMasks(
-        stages=[any_rule_mask(rules, events.fields) if rules else None for _, rules in stages],
+        stages=[
+            any_rule_mask(rules, events.fields, known) if rules else None for _, rules in stages
+        ],
         segments={
-            persona.pk: rule_mask(persona.segment, events.fields)
+            persona.pk: rule_mask(persona.segment, events.fields, known)
             for persona in personas
             if persona.segment is not None
         },
@@ -371,6 +374,7 @@ def _stage_figures(
     masks: list[np.ndarray | None] | None = None,
 ) -> list[dict[str, Any]]:
     window = window_days * MICROS_PER_DAY
+    known: dict[str, np.ndarray] = {}  # condition masks, shared by the stages' rules
     result = []
     deadline = previous_reached = None
     first_count = previous_count = 0
@@ -385,7 +389,7 @@ def _stage_figures(
             figures.update(dict.fromkeys(STAGE_FIGURES))
             result.append(figures)
             continue
-        mask = any_rule_mask(rules, events.fields) if masks is None else masks[index]
+        mask = any_rule_mask(rules, events.fields, known) if masks is None else masks[index]
         users, times = events.users[mask], events.timestamps[mask]
         reached = np.full(events.user_count, UNREACHED, dtype=np.int64)
         first_step = previous_reached is None
@@ -452,7 +456,8 @@ def _purchasers(events: EventTable) -> tuple[int, int]:
 
 def _sum(values: np.ndarray) -> float:
     """The correctly rounded sum (NaN skipped), never -0.0."""
-    return math.fsum(values[~np.isnan(values)].tolist()) + 0.0
+    # zeros (most events pay nothing) change no exact sum: only the others become Python floats
+    return math.fsum(values[(values != 0) & ~np.isnan(values)].tolist()) + 0.0
 
 
 def _ratio(numerator: float, denominator: float) -> float | None:
@@ -496,7 +501,10 @@ def compute_breakdowns(
     events = load_events(journey_map=journey_map, start=_utc(start), end=_utc(end), fields=fields)
     if segment is not None:
         events = _persona_events(events, segment)
-    measured = [(stage, any_rule_mask(rules, events.fields)) for stage, rules in stages if rules]
+    known: dict[str, np.ndarray] = {}
+    measured = [
+        (stage, any_rule_mask(rules, events.fields, known)) for stage, rules in stages if rules
+    ]
     return {
         "channel": grouped_users(events, "channel", measured[:1]),
         "device": grouped_users(events, "device", measured),

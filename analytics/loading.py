@@ -5,7 +5,8 @@ columns that the figures and the rules need (see `_read_table` for how they trav
 into numpy arrays: timestamps as integer microseconds, users, sessions and order ids as integer
 codes, rule fields as categoricals. Extra properties are pulled out of the JSON column in SQL as
 their JSON text, read once per distinct value, so that a value reads the same on SQLite and
-PostgreSQL (see `_ExtraJson`).
+PostgreSQL (see `_ExtraJson`); on SQLite the column travels whole and the database extracts the
+properties once per distinct object (see `_extras_as_whole_objects`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 import math
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,10 +27,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 from django.core.exceptions import EmptyResultSet
-from django.db import connection
+from django.db import connection, connections, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper as Connection
 from django.db.backends.utils import CursorWrapper
 from django.db.models import (
+    BigIntegerField,
     Case,
     Expression,
     F,
@@ -39,13 +41,14 @@ from django.db.models import (
     Min,
     Q,
     QuerySet,
+    Sum,
     TextField,
     Value,
     When,
 )
 from django.db.models.sql.compiler import SQLCompiler as Compiler
 
-from analytics.models import AggregateRow, DatasetKind, Event, SurveyResponse
+from analytics.models import AggregateRow, Dataset, DatasetKind, Event, SurveyResponse
 from analytics.rules import as_number, number_text
 from journeymap.models import JourneyMap
 from touchpoints.rules import CANONICAL_FIELDS
@@ -54,6 +57,9 @@ from touchpoints.rules import CANONICAL_FIELDS
 TEXT_FIELDS = tuple(field for field in CANONICAL_FIELDS if field not in ("timestamp", "revenue"))
 CHUNK_ROWS = 50_000
 FIELD_SEPARATOR = "\x1f"  # ASCII unit separator: joins a row's values into one line
+TEXT_CODES = pa.dictionary(pa.int32(), pa.string())
+READ_PARTS = 2  # PostgreSQL reads a large map in this many queries side by side (_read_parts)
+SPLIT_FROM_ROWS = 200_000  # below this, another connection costs more than it saves
 MAX_LINE_COLUMNS = 90  # below the function argument limits (PostgreSQL 100, SQLite 127)
 
 
@@ -114,7 +120,8 @@ def load_events(
 ) -> EventTable:
     """The events of the map's datasets in [start, end) (a None bound is open), with `fields`."""
     fields = sorted(set(fields))
-    events = Event.objects.filter(dataset_id__in=dataset_ids(journey_map))
+    ids = dataset_ids(journey_map)
+    events = Event.objects.filter(dataset_id__in=ids)
     if start is not None:
         events = events.filter(timestamp__gte=start)
     if end is not None:
@@ -129,9 +136,15 @@ def load_events(
         "session_id": F("session_id"),
         "order_id": F("order_id"),
         **{field: F(field) for field in extra_text_fields},
-        **{f"jm_x{index}": _ExtraJson(F("extra"), key=key) for index, key in enumerate(extras)},
     }
-    table = _read_table(events.order_by(), columns)
+    whole_extra = bool(extras) and _extras_as_whole_objects()
+    if whole_extra:
+        columns["jm_extra"] = _Text(F("extra"))
+    else:
+        columns.update(
+            {f"jm_x{index}": _ExtraJson(F("extra"), key=key) for index, key in enumerate(extras)}
+        )
+    table = _read_table(events.order_by(), columns, parts=_read_parts_for(ids))
 
     timestamps = _micros(table.column("jm_ts"))
     user_codes, user_names = _encode(table.column("jm_user"))
@@ -149,9 +162,16 @@ def load_events(
         else:
             codes, values = _encode(table.column(field))
             frame[field] = _categorical(codes, values.to_pylist())
-    for index, key in enumerate(extras):
-        codes, json_texts = _encode(table.column(f"jm_x{index}"))
-        frame[key] = _categorical(codes, [_extra_text(text) for text in json_texts.to_pylist()])
+    if whole_extra:
+        object_codes, objects = _encode(table.column("jm_extra"))
+        for key, json_texts in zip(extras, _extra_values(objects.to_pylist(), extras), strict=True):
+            # a code per distinct object, then one per distinct value of the property
+            value_codes, values = _factorize(json_texts)
+            frame[key] = _categorical(value_codes[object_codes], list(map(_extra_text, values)))
+    else:
+        for index, key in enumerate(extras):
+            codes, json_texts = _encode(table.column(f"jm_x{index}"))
+            frame[key] = _categorical(codes, list(map(_extra_text, json_texts.to_pylist())))
     if "timestamp" in fields:
         frame["timestamp"] = pd.to_datetime(timestamps, unit="us", utc=True)
     if "revenue" in fields:
@@ -253,18 +273,18 @@ SQL = tuple[str, tuple]
 
 
 class _TimestampColumn(Func):
-    """The timestamp in a form that converts fast: µs since the epoch, or SQLite's stored text.
+    """The timestamp as text, which Arrow converts fast: SQLite's stored text, PostgreSQL's ISO
+    text in UTC ("2019-10-01 08:00:00.5+00", see _read_transaction).
 
-    Selecting the bare column would make the SQLite driver parse each value into a datetime.
+    Selecting the bare column would make the driver build a datetime per value; PostgreSQL's
+    EXTRACT(EPOCH ...) computes in numeric, which costs it more than printing the text.
     """
+
+    output_field = TextField()
 
     def as_sql(self, compiler: Compiler, connection: Connection, **extra: Any) -> SQL:
         sql, params = compiler.compile(self.source_expressions[0])
         return f"CAST({sql} AS TEXT)", params
-
-    def as_postgresql(self, compiler: Compiler, connection: Connection, **extra: Any) -> SQL:
-        sql, params = compiler.compile(self.source_expressions[0])
-        return f"(EXTRACT(EPOCH FROM {sql}) * 1000000)::bigint", params
 
 
 class _ExtraJson(Func):
@@ -290,8 +310,63 @@ class _ExtraJson(Func):
         return f"(({column} -> %s)::text)", (*params, self.key)
 
 
+def _extras_as_whole_objects() -> bool:
+    """Whether the extra column travels whole, its properties extracted per distinct object.
+
+    SQLite parses a row's JSON text again for each property it extracts, which costs more than
+    sending the whole text; PostgreSQL's jsonb gives a property faster than its text.
+    """
+    return connection.vendor == "sqlite"
+
+
+class _Text(Func):
+    """A column as text (the extra column's JSON text, not the object Django would load)."""
+
+    output_field = TextField()
+    template = "%(expressions)s"
+
+
+def _extra_values(objects: list[str], keys: list[str]) -> list[list[str]]:
+    """For each key, the JSON text of its value in each of the `objects` (JSON texts of the extra
+    column, "" for NULL), "" where it is missing: what `_ExtraJson` gives on SQLite, by the same
+    operator, in one query over the distinct objects instead of one extraction per row."""
+    present = [index for index, text in enumerate(objects) if text]
+    values = [[""] * len(objects) for _ in keys]
+    if not present:
+        return values
+    texts = [objects[index] for index in present]
+    extractions = ", ".join("(json_each.value -> %s)" for _ in keys)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {extractions} FROM json_each(%s) ORDER BY json_each.key",
+            [*("$." + json.dumps(key) for key in keys), json.dumps(texts, ensure_ascii=False)],
+        )
+        for index, row in zip(present, cursor.fetchall(), strict=True):
+            for column, value in zip(values, row, strict=True):
+                column[index] = value if value is not None else ""
+    return values
+
+
+class _Remainder(Func):
+    """An integer column's remainder by a constant divisor."""
+
+    output_field = BigIntegerField()
+
+    def __init__(self, expression: F, *, divisor: int) -> None:
+        super().__init__(expression)
+        self.divisor = divisor
+
+    def as_sql(self, compiler: Compiler, connection: Connection, **extra: Any) -> SQL:
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"({sql} %% {int(self.divisor)})", params
+
+
 class _Line(Func):
-    """The values joined into one line by FIELD_SEPARATOR (a NULL prints as "")."""
+    """The values joined into one line by FIELD_SEPARATOR (a NULL prints as "").
+
+    SQLite gives the line as a BLOB: Python then copies its UTF-8 bytes instead of decoding them
+    into a str that would be encoded again for Arrow.
+    """
 
     output_field = TextField()
 
@@ -301,33 +376,97 @@ class _Line(Func):
             sql, expression_params = compiler.compile(expression)
             parts.append(sql)
             params.extend(expression_params)
-        function = "printf" if connection.vendor == "sqlite" else "format"
         line_format = FIELD_SEPARATOR.join(["%s"] * len(parts))
-        return f"{function}(%s, {', '.join(parts)})", (line_format, *params)
+        if connection.vendor == "sqlite":
+            return f"CAST(printf(%s, {', '.join(parts)}) AS BLOB)", (line_format, *params)
+        return f"format(%s, {', '.join(parts)})", (line_format, *params)
 
 
-def _read_table(events: QuerySet, columns: dict[str, Expression]) -> pa.Table:
-    """The events' `columns` and `revenue` as an Arrow table: `jm_ts` as µs (PostgreSQL) or the
-    stored text (SQLite), `revenue` as float64, every other column as text ("" for NULL).
+def _read_parts_for(ids: list[int]) -> int:
+    """How many queries side by side read these datasets' events (see _read_parts): READ_PARTS
+    for a large map on PostgreSQL outside a transaction (whose rows other connections may not
+    see), else one."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 1
+    rows = Dataset.objects.filter(pk__in=ids).aggregate(rows=Sum("row_count"))["rows"] or 0
+    return READ_PARTS if rows >= SPLIT_FROM_ROWS else 1
+
+
+def _read_table(events: QuerySet, columns: dict[str, Expression], *, parts: int = 1) -> pa.Table:
+    """The events' `columns` and `revenue` as an Arrow table: `revenue` as float64, every other
+    column as text ("" for NULL).
 
     Through the DB-API every result cell becomes a Python object, which dominates for a million
     rows; so the database joins each row's text values into one line (printf / format), and Arrow
     splits the lines in C. Revenue travels beside the line as a number, so that it stays exact.
     A value that would break the line format (a separator or a line break in it) makes the query
-    run again the portable way, one cell at a time.
+    run again the portable way, one cell at a time. With `parts` > 1 (PostgreSQL), the lines
+    come from that many queries side by side (see `_read_parts`).
     """
     names = [*columns, "revenue"]
     types = {name: pa.string() for name in names}
     types["revenue"] = pa.float64()
-    types["jm_ts"] = pa.int64() if connection.vendor == "postgresql" else pa.string()
     try:
-        if connection.vendor in ("sqlite", "postgresql") and len(columns) < MAX_LINE_COLUMNS:
-            table = _read_lines(events, columns, types)
+        with _read_transaction(events.db):
+            table = None
+            if connection.vendor in ("sqlite", "postgresql") and len(columns) < MAX_LINE_COLUMNS:
+                if parts > 1:
+                    table = _read_parts(events, columns, types, parts)
+                else:
+                    table = _read_lines(events, columns, types)
             if table is not None:
                 return table.select(names)
-        return _read_cells(events, columns, types)
+            return _read_cells(events, columns, types)
     except EmptyResultSet:  # e.g. a map without datasets
         return pa.table({name: pa.array([], type=types[name]) for name in names})
+
+
+@contextmanager
+def _read_transaction(alias: str, snapshot: str | None = None) -> Iterator[None]:
+    """On PostgreSQL, a transaction printing instants as ISO text in UTC (in `snapshot`, one
+    that another transaction exported, if given): in a transaction its server-side cursor
+    streams, each fetch running the query for the next chunk while Python parses the last one;
+    in autocommit, Django declares it WITH HOLD and PostgreSQL runs the whole query before the
+    first fetch. (SQLite's transactions here are IMMEDIATE: they would lock out writers, and its
+    reads need none.)"""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=alias):
+        with connection.cursor() as cursor:
+            if snapshot is not None:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                cursor.execute("SET TRANSACTION SNAPSHOT %s", [snapshot])
+            cursor.execute("SET LOCAL DateStyle = 'ISO'")
+            cursor.execute("SET LOCAL TimeZone = 'UTC'")
+        yield
+
+
+def _read_parts(
+    events: QuerySet, columns: dict[str, Expression], types: dict, parts: int
+) -> pa.Table | None:
+    """`_read_lines` of `parts` disjoint parts of the events (by id), each in a thread and on a
+    connection of its own, all in the snapshot of this transaction (so together they are what
+    one query would read): each server process formats its part's lines on a core of its own,
+    which is what a read on PostgreSQL waits for. (On SQLite the database runs in this process,
+    and its driver takes the GIL for every row: parts there gain nothing.)"""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_export_snapshot()")
+        [snapshot] = cursor.fetchone()
+
+    def read_part(part: int) -> pa.Table | None:
+        try:
+            with _read_transaction(events.db, snapshot):
+                rows = events.alias(jm_part=_Remainder(F("pk"), divisor=parts))
+                return _read_lines(rows.filter(jm_part=part), columns, types)
+        finally:
+            connections[events.db].close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=parts, thread_name_prefix="jm-part") as pool:
+        tables = list(pool.map(read_part, range(parts)))
+    if any(table is None for table in tables):
+        return None
+    return pa.concat_tables(tables)
 
 
 def _read_lines(events: QuerySet, columns: dict[str, Expression], types: dict) -> pa.Table | None:
@@ -347,8 +486,14 @@ def _read_lines(events: QuerySet, columns: dict[str, Expression], types: dict) -
             newlines_in_values=False,
             ignore_empty_lines=False,
         ),
+        # text arrives dictionary-encoded: Arrow hashes each value as it parses it, instead of
+        # copying it into a string column that _encode would hash afterwards
         "convert_options": pcsv.ConvertOptions(
-            column_types={name: types[name] for name in columns}, strings_can_be_null=False
+            column_types={
+                name: TEXT_CODES if types[name] == pa.string() and name != "jm_ts" else types[name]
+                for name in columns
+            },
+            strings_can_be_null=False,
         ),
     }
     tables, revenues = [], []
@@ -358,7 +503,7 @@ def _read_lines(events: QuerySet, columns: dict[str, Expression], types: dict) -
             for rows in chunks:
                 lines, revenue = zip(*rows, strict=True)
                 try:
-                    table = pcsv.read_csv(io.BytesIO("\n".join(lines).encode()), **options)
+                    table = pcsv.read_csv(io.BytesIO(_joined_lines(lines)), **options)
                 except pa.ArrowInvalid:  # a value holding the separator
                     return None
                 if table.num_rows != len(rows):  # a value holding a line break
@@ -369,6 +514,13 @@ def _read_lines(events: QuerySet, columns: dict[str, Expression], types: dict) -
         return pa.table({name: pa.array([], type=types[name]) for name in [*columns, "revenue"]})
     revenue = np.nan_to_num(np.concatenate(revenues), nan=0.0)  # NULLIF made 0 a NULL
     return pa.concat_tables(tables).append_column("revenue", pa.array(revenue))
+
+
+def _joined_lines(lines: tuple[str | bytes, ...]) -> bytes:
+    """The lines as one UTF-8 text (SQLite gives them as bytes: see _Line)."""
+    if lines and isinstance(lines[0], bytes):
+        return b"\n".join(lines)
+    return "\n".join(lines).encode()
 
 
 def _prefetched_chunks(cursor: CursorWrapper) -> Iterator[list[tuple]]:
@@ -416,7 +568,14 @@ def _without_nulls(table: pa.Table) -> pa.Table:
 
 
 def _encode(column: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
-    """Integer codes (0..n-1) and the distinct values of a text column."""
+    """Integer codes (0..n-1) and the distinct values of a text column (plain or dictionary)."""
+    if pa.types.is_dictionary(column.type) and column.num_chunks:
+        # each chunk has a dictionary of its own: one for all, each chunk's indices into it
+        unified = column.unify_dictionaries()
+        indices = pa.chunked_array([chunk.indices for chunk in unified.chunks])
+        return indices.to_numpy().astype(np.int64), unified.chunk(0).dictionary
+    if pa.types.is_dictionary(column.type):
+        column = column.cast(pa.string())
     encoded = column.combine_chunks().dictionary_encode()
     codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     return codes, encoded.dictionary
@@ -428,15 +587,18 @@ def _factorize(values: list[str]) -> tuple[np.ndarray, list[str]]:
 
 
 def _micros(column: pa.ChunkedArray) -> np.ndarray:
-    """Timestamps as int64 µs since the epoch, from µs (PostgreSQL) or SQLite's stored text."""
-    if pa.types.is_integer(column.type):
-        return column.to_numpy().astype(np.int64, copy=False)
-    try:  # Django stores "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC
-        instants = pc.cast(column, pa.timestamp("us"))
-        return instants.to_numpy().view(np.int64) if len(column) else np.empty(0, np.int64)
-    except pa.ArrowInvalid:  # anything else ISO 8601, offsets included
-        parsed = pd.to_datetime(column.to_numpy(), format="ISO8601", utc=True)
-        return parsed.as_unit("us").asi8
+    """Timestamps as int64 µs since the epoch, from their text: SQLite's stored text (Django
+    stores "YYYY-MM-DD HH:MM:SS[.ffffff]" in UTC) or PostgreSQL's (the same, then "+00")."""
+    if not len(column):
+        return np.empty(0, np.int64)
+    for instant_type in (pa.timestamp("us"), pa.timestamp("us", tz="UTC")):
+        try:  # a failing cast fails at its first value
+            return pc.cast(column, instant_type).to_numpy().view(np.int64)
+        except pa.ArrowInvalid:
+            continue
+    # anything else ISO 8601, other offsets included
+    parsed = pd.to_datetime(column.to_numpy(), format="ISO8601", utc=True)
+    return parsed.as_unit("us").asi8
 
 
 def _categorical(codes: np.ndarray, values: list[str]) -> pd.Categorical:

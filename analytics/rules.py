@@ -24,6 +24,7 @@ Exact semantics, beyond DESIGN §6:
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -48,8 +49,15 @@ def rule_fields(rule: dict | None) -> set[str]:
     return {condition["field"] for condition in conditions}
 
 
-def rule_mask(rule: dict | None, frame: pd.DataFrame) -> np.ndarray:
-    """Which rows of `frame` match `rule` (a valid rule; None matches nothing)."""
+def rule_mask(
+    rule: dict | None, frame: pd.DataFrame, known: dict[str, np.ndarray] | None = None
+) -> np.ndarray:
+    """Which rows of `frame` match `rule` (a valid rule; None matches nothing).
+
+    `known`, when given, keeps each condition's mask by the condition (`condition_key`), for the
+    other rules tested on the same frame: touchpoint rules repeat conditions (`event` equals
+    "purchase" ...), and each one reads a whole column.
+    """
     rows = len(frame)
     if rule is None:
         return np.zeros(rows, dtype=bool)
@@ -57,21 +65,43 @@ def rule_mask(rule: dict | None, frame: pd.DataFrame) -> np.ndarray:
     if combinator == "all":
         mask = np.ones(rows, dtype=bool)
         for condition in conditions:
-            mask &= condition_mask(condition, frame)
+            mask &= _known_condition_mask(condition, frame, known)
     else:
         mask = np.zeros(rows, dtype=bool)
         for condition in conditions:
-            mask |= condition_mask(condition, frame)
+            mask |= _known_condition_mask(condition, frame, known)
     return mask
 
 
-def any_rule_mask(rules: Iterable[dict | None], frame: pd.DataFrame) -> np.ndarray:
+def any_rule_mask(
+    rules: Iterable[dict | None],
+    frame: pd.DataFrame,
+    known: dict[str, np.ndarray] | None = None,
+) -> np.ndarray:
     """Rows that match at least one of `rules` (a stage's events: any touchpoint's rule)."""
     mask = np.zeros(len(frame), dtype=bool)
     for rule in rules:
         if rule is not None:
-            mask |= rule_mask(rule, frame)
+            mask |= rule_mask(rule, frame, known)
     return mask
+
+
+def condition_key(condition: dict) -> str:
+    """A condition as text: equal for equal conditions (7.5 and "7.5" differ, as they test)."""
+    return json.dumps(
+        [condition["field"], condition["op"], condition["value"]], separators=(",", ":")
+    )
+
+
+def _known_condition_mask(
+    condition: dict, frame: pd.DataFrame, known: dict[str, np.ndarray] | None
+) -> np.ndarray:
+    if known is None:
+        return condition_mask(condition, frame)
+    key = condition_key(condition)
+    if key not in known:
+        known[key] = condition_mask(condition, frame)
+    return known[key]
 
 
 def condition_mask(condition: dict, frame: pd.DataFrame) -> np.ndarray:

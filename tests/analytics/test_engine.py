@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 
 import pytest
+from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import event as hypothesis_event
 from hypothesis import strategies as st
@@ -629,6 +630,80 @@ def test_rules_on_extra_properties_read_the_same_on_every_database(workspace):
     )
     users = [s["users"] for s in compute_metrics(journey_map=journey_map)["stages"]]
     assert users == [3, 1, 1, 4, 1, 1, 0]
+
+
+@pytest.mark.django_db(transaction=True)  # the parts' connections see only committed rows
+def test_a_large_map_read_in_parts_gives_the_figures_of_one_read(workspace, shop, monkeypatch):
+    # on PostgreSQL a large map is read by queries side by side, each in the snapshot of the
+    # first; here every map is large
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite reads a map in one query")
+    shop_events(workspace, shop)
+    extra_rows = [
+        event(at(minutes=minute), "page_view", f"v{minute % 5}", extra={"plan": minute % 3})
+        for minute in range(40)
+    ]
+    events_dataset(workspace, extra_rows, feeds=[shop])
+    persona = Persona.objects.create(workspace=workspace, name="Plan 1", segment=equals("plan", 1))
+    monkeypatch.setattr(loading, "SPLIT_FROM_ROWS", 0)
+    parts = []
+    read_parts = loading._read_parts
+    monkeypatch.setattr(
+        loading, "_read_parts", lambda *args: parts.append(args[-1]) or read_parts(*args)
+    )
+    in_parts = [
+        compute_metrics(journey_map=shop),
+        compute_metrics(journey_map=shop, persona=persona),
+    ]
+    assert parts == [loading.READ_PARTS] * 2
+    monkeypatch.setattr(loading, "_read_parts_for", lambda ids: 1)
+    in_one = [compute_metrics(journey_map=shop), compute_metrics(journey_map=shop, persona=persona)]
+    assert in_parts == in_one
+    assert in_one[0]["totals"]["events"] == len(SHOP_EVENTS) + 40
+    assert in_one[1]["totals"]["users"] == 5  # v0..v4 each have an event with plan 1
+
+
+def test_extras_read_as_whole_objects_equal_extras_read_property_by_property(
+    workspace, monkeypatch
+):
+    # on SQLite the extra column travels whole and its properties are extracted once per
+    # distinct object; that must give every value the per-row extraction gives
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL extracts the properties row by row")
+    journey_map = factories.make_map(workspace, "Whole extras")
+    extras = [
+        {"plan": 7.50, "a.b": "dotted", 'we"ird': "quoted key"},
+        {"plan": "7.50", "a.b": 0.1 + 0.2},
+        {"plan": 2**60, "tier": {"name": "gold", "seats": [1, 2]}},
+        {"plan": True, "tier": ["x", None]},
+        {"plan": None, "tier": "caf\u00e9 \u2615 \U0001f600"},
+        {"plan": 'a "quoted" \\ back\\slash', "tier": "tab\tand\u001fseparator"},
+        {"coupon": "X"},
+        {},
+        None,
+        {"plan": "7.50", "a.b": 0.1 + 0.2},  # the same object again
+        {"plan": -0.0, "tier": 1e300},
+    ]
+    events_dataset(
+        workspace,
+        [
+            event(at(minutes=index), "page_view", f"u{index}", extra=extra)
+            for index, extra in enumerate(extras)
+        ],
+        feeds=[journey_map],
+    )
+    fields = ["plan", "a.b", 'we"ird', "tier", "never", "event"]
+
+    def read() -> dict[str, list[str]]:
+        table = loading.load_events(journey_map=journey_map, start=None, end=None, fields=fields)
+        order = table.timestamps.argsort()
+        return {field: list(table.fields[field].astype(str).to_numpy()[order]) for field in fields}
+
+    whole = read()
+    monkeypatch.setattr(loading, "_extras_as_whole_objects", lambda: False)
+    by_property = read()
+    assert whole == by_property
+    assert whole["plan"][:5] == ["7.5", "7.50", str(2**60), "true", ""]
 
 
 @pytest.mark.parametrize(

@@ -244,3 +244,31 @@ def test_a_timestamp_bound_that_is_not_an_instant_is_refused_when_saved(op, valu
 def test_other_timestamp_conditions_and_other_fields_stay_free_text():
     validate_rule({"all": [{"field": "timestamp", "op": "equals", "value": "yesterday"}]})
     validate_rule({"all": [{"field": "signup", "op": "gt", "value": "yesterday"}]})
+
+
+def test_rules_sharing_their_condition_masks_match_the_same_rows_as_alone():
+    # a stage's rules (and the next stages') reuse the masks of the conditions they repeat; only
+    # conditions written the same share one (7.5 and "7.5" are not the same condition)
+    def condition(field: str, op: str, value: object) -> dict:
+        return {"field": field, "op": op, "value": value}
+
+    rules = [
+        {"all": [condition("event", "equals", "purchase"), condition("plan", "equals", 7.5)]},
+        {"all": [condition("event", "equals", "purchase"), condition("plan", "equals", "7.5")]},
+        {"any": [condition("plan", "equals", "7.5"), condition("revenue", "gt", 20)]},
+        {"all": [condition("revenue", "gt", 20), condition("page", "contains", "done")]},
+        {"any": [condition("plan", "in", ["Pro", 7.5]), condition("event", "equals", "purchase")]},
+        {"all": []},
+        {"any": []},
+    ]
+    events = frame()
+    known: dict[str, np.ndarray] = {}
+    shared = [rule_mask(rule, events, known).tolist() for rule in rules]
+    assert shared == [rule_mask(rule, events).tolist() for rule in rules]
+    assert shared[:3] == [
+        [False, True, True, False, False],  # "7.50" and "7.5" equal the number 7.5
+        [False, False, True, False, False],  # only "7.5" equals the text "7.5"
+        [False, True, True, False, False],
+    ]
+    assert len(known) == 6  # the distinct conditions, each tested once
+    assert any_rule_mask(rules[:2], events, known).tolist() == [False, True, True, False, False]
