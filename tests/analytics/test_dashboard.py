@@ -18,9 +18,9 @@ from analytics.materialise import request_recompute
 from analytics.models import MapMetrics
 from analytics.tasks import recompute_map_metrics
 from stages.models import Stage
-from touchpoints.models import PainPoint
 from tests import factories
 from tests.analytics.figures_data import equals, make_shop
+from touchpoints.models import PainPoint
 
 
 @pytest.fixture
