@@ -6,7 +6,11 @@ from journeymap.models import Workspace
 
 
 def workspaces(request: HttpRequest) -> dict:
-    """The workspaces the signed-in user may switch to (lazy: no query unless a page uses it)."""
+    """The workspaces the signed-in user may switch to: those `workspace_view` read with the
+    membership, else a query (lazy: none unless the page uses it)."""
+    known = getattr(request, "user_workspaces", None)
+    if known is not None:
+        return {"user_workspaces": known}
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}

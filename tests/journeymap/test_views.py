@@ -882,3 +882,28 @@ def test_an_admin_who_steps_down_lands_on_the_maps_list(workspace, ws_admin, ws_
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == "/w/acme/"
     assert "is now Editor" in response.content.decode()
+
+
+def test_the_workspace_switcher_comes_with_the_membership_check(
+    workspace, other_workspace, ws_viewer
+) -> None:
+    """A workspace page reads the user's memberships once: the URL's workspace is checked in it
+    and the switcher lists every workspace of the user, by name, without a query of its own."""
+    factories.make_member(other_workspace, Role.EDITOR, ws_viewer)
+    factories.make_workspace("hidden", name="Not Mine")
+    client = logged_in(ws_viewer)
+    page = reverse("map_list", args=[workspace.slug])
+    client.get(page)  # the first visit remembers the workspace in the session
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(page)
+
+    html = response.content.decode()
+    switcher = re.search(r'aria-label="Switch workspace".*?</details>', html, re.S).group(0)
+    assert re.findall(r'<a href="[^"]+"[^>]*>([^<]+)</a>', switcher) == ["Acme Shop", "Rival Shop"]
+    workspace_reads = [
+        query["sql"]
+        for query in captured.captured_queries
+        if query["sql"].lstrip().startswith('SELECT "journeymap_workspace"')
+    ]
+    assert workspace_reads == []
