@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from journeymap.admin import MapContentAdmin
 from stages.models import Stage, StageKPI
 
 
@@ -9,7 +10,8 @@ class StageKPIInline(admin.TabularInline):
 
 
 @admin.register(Stage)
-class StageAdmin(admin.ModelAdmin):
+class StageAdmin(MapContentAdmin):
+    map_of = staticmethod(lambda stage: stage.map)
     list_display = ["name", "map", "position", "kind", "emotion"]
     list_filter = ["kind"]
     search_fields = ["name", "map__name"]
@@ -17,6 +19,7 @@ class StageAdmin(admin.ModelAdmin):
 
 
 @admin.register(StageKPI)
-class StageKPIAdmin(admin.ModelAdmin):
+class StageKPIAdmin(MapContentAdmin):
+    map_of = staticmethod(lambda kpi: kpi.stage.map)
     list_display = ["stage", "metric", "target", "direction"]
     list_filter = ["metric", "direction"]
