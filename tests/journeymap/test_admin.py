@@ -117,3 +117,21 @@ def test_a_map_edited_in_the_admin_is_logged_and_recomputed(board, root_client) 
     assert board.conversion_window_days == 7
     assert MapChange.objects.filter(map=board).latest("pk").summary == "Map edited in the admin"
     assert _requested(board) == requested + 1
+
+
+def test_a_persona_edited_in_the_admin_asks_for_its_maps_figures(
+    board, workspace, root_client
+) -> None:
+    persona = factories.make_persona(workspace, "Bargain hunter")
+    board.personas.add(persona)
+    change_url = reverse("admin:personas_persona_change", args=[persona.pk])
+    form = root_client.get(change_url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None}
+    data.pop("avatar")  # no file: nothing to post
+    data["summary"] = "Waits for the sales."
+    requested = _requested(board)
+
+    response = root_client.post(change_url, data)
+
+    assert response.status_code == 302
+    assert _requested(board) == requested + 1
